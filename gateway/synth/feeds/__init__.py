@@ -1,0 +1,1 @@
+"""Feed writers for the synthetic county, one module per source format (see gateway.synth)."""
