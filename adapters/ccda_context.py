@@ -108,9 +108,18 @@ class Ctx:
                 return None
         path = xpath_of(el) if el is not None else "/ClinicalDocument"
         line = getattr(el, "sourceline", None) if el is not None else None
+        facts_out: dict = {}
+        if self.part2:
+            facts_out["part2_program"] = True
+        if self.minor_consented:
+            facts_out["minor_consented"] = True
+        if self.confidentiality:
+            facts_out["confidentiality"] = self.confidentiality
+        if facts.labels:
+            facts_out["source_security"] = facts.labels  # DS4P labels as sent, kept for re-labelling
         self.out.append(Record(standard="fhir", type=rtype, category=category, resource=resource,
                                source={"file": self.file, "path": path, "line": line},
-                               key=key, subject=self.subject))
+                               key=key, subject=self.subject, labels=facts_out))
         self.counts[rtype] = self.counts.get(rtype, 0) + 1
         ref = f"{rtype}/{resource['id']}"
         if rtype not in ("Provenance", "Patient"):

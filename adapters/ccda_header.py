@@ -95,8 +95,10 @@ def patient(ctx: Ctx, root) -> None:
         fi = identifier(i)
         if fi:
             ids.append(fi)
-        if i.get("root") and i.get("extension"):
+        if i.get("root") and (i.get("extension") or "").strip():
             subj_ids.append((f"mrn|{i.get('root').strip()}", i.get("extension").strip()))
+        elif i.get("root") and not i.get("nullFlavor"):  # a root-only II is itself the identifier
+            subj_ids.append(("source|hl7-ii", i.get("root").strip()))
     if ids:
         res["identifier"] = ids
     names = []
