@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .ccda_context import Ctx
-from .ccda_datatypes import (PREFERRED, T, cc_text, clean, codeable, decimal, effective, first_id,
+from .ccda_datatypes import (PREFERRED, T, clean, codeable, decimal, effective, first_id,
                              period, quantity, set_dt, templates, text_of, xsi_type)
 from .ccda_sections import code_or_text, is_negated, nested, placeholder, problem_entry, ref, status_code
 
@@ -289,4 +289,4 @@ def procedure(ctx: Ctx, stmt, labels) -> None:
     ctx.emit(res, stmt, ("proc", oid) if oid else ("proc", ctx.section_pos), labels)
 
 
-__all__ = ["observation", "organizer_entry", "social_entry", "encounter", "procedure", "cc_text"]
+__all__ = ["observation", "organizer_entry", "social_entry", "encounter", "procedure"]

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from . import sensitivity
 from .base import Problem, Record, Subject, natural_key, truncate
-from .ccda_datatypes import (T, Narrative, TimePolicy, address, first_id, human_name, id_key,
+from .ccda_datatypes import (T, Narrative, TimePolicy, address, first_id, human_name,
                              identifier, telecom, text_of, xpath_of)
 
 NAMESPACE = uuid.UUID("6f1c8a52-3c59-5d3e-9a55-7c1f0d2b8e41")
@@ -229,6 +229,3 @@ class Ctx:
         self._parties[k] = ref
         return ref
 
-
-def idk(el) -> str | None:
-    return id_key(el)

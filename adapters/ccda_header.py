@@ -6,8 +6,7 @@ import hashlib
 
 from .base import Subject, natural_key
 from .ccda_context import Ctx
-from .ccda_datatypes import (CODE_SYSTEMS, SDTC, T, address, clean, codeable, first_id, human_name,
-                             id_key, identifier, set_dt, telecom, templates, text_of, xsi_type)
+from .ccda_datatypes import SDTC, T, address, clean, codeable, human_name, identifier, telecom, templates, text_of
 
 CONF = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 ACTCODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
