@@ -94,7 +94,9 @@ def patient(ctx: Ctx, root) -> None:
         fi = identifier(i)
         if fi:
             ids.append(fi)
-        if i.get("root") and (i.get("extension") or "").strip():
+        if i.get("root") == "2.16.840.1.113883.4.1" and (i.get("extension") or "").strip():
+            subj_ids.append(("ssn", i.get("extension").strip()))  # a US SSN is not an MRN
+        elif i.get("root") and (i.get("extension") or "").strip():
             subj_ids.append((f"mrn|{i.get('root').strip()}", i.get("extension").strip()))
         elif i.get("root") and not i.get("nullFlavor"):  # a root-only II is itself the identifier
             subj_ids.append(("source|hl7-ii", i.get("root").strip()))

@@ -46,7 +46,7 @@ def test_subject_ids_and_references_are_consistent(converted):
         patient = next(r for r in recs if r.type == "Patient")
         subj = patient.subject
         assert subj is not None and all(r.subject is subj for r in recs), name
-        assert subj.identifiers and all(s.startswith(("mrn|", "source|hl7-ii")) for s, _ in subj.identifiers), name
+        assert subj.identifiers and all(s.startswith(("mrn|", "source|hl7-ii", "ssn")) for s, _ in subj.identifiers), name
         ids = collections.Counter((r.type, r.resource["id"]) for r in recs)
         assert max(ids.values()) == 1, (name, ids.most_common(2))
         pref = "Patient/" + patient.resource["id"]
