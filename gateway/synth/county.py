@@ -199,7 +199,7 @@ class County:
         start = y.placements[0].start
         if age < 18 and rng.random() < 0.25:
             signed = start + timedelta(days=rng.randint(5, 120))
-            signed = min(signed, self.as_of - timedelta(days=1))
+            signed = min(signed, self.as_of - timedelta(days=10))
             vacated = rng.random() < 0.1
             erh = Assignment(
                 role="education_rights_holder", person_id=f"ERH{y.index:06d}",

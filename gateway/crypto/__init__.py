@@ -1,0 +1,1 @@
+"""Keys: the data-encryption key ring (AES-GCM) for sensitive categories at rest."""
