@@ -21,6 +21,7 @@ from adapters.base import InputRefused, Problem, Record, Subject
 from ..clock import utcnow
 from ..identity.linker import Linker
 from ..store import schema as s
+from ..store.engine import write_tx
 from .case import CaseWriter
 from .outbox import passport_changed
 from .resources import ResourceWriter
@@ -211,7 +212,7 @@ def ingest(engine, fmt: str, paths: list, *, tenant: str = "la", submitted_by: s
         from tqdm import tqdm
         bar = tqdm(unit=" records", desc=f"ingest {fmt}", mininterval=0.5, leave=False)
     try:
-        with engine.begin() as conn:
+        with write_tx(engine) as conn:
             _ensure_tenant(conn, tenant, now)
             conn.execute(s.ingest_batch.insert().values(
                 id=batch_id, tenant_id=tenant, format=fmt, source_name=source_name, source_system=source_system[:120],
@@ -250,7 +251,7 @@ def ingest(engine, fmt: str, paths: list, *, tenant: str = "la", submitted_by: s
 
 def _record_failure(engine, tenant, batch_id, fmt, source_name, source_system, digest, submitted_by, now, status, error):
     """A refused or failed batch leaves one row saying why, and nothing else."""
-    with engine.begin() as conn:
+    with write_tx(engine) as conn:
         _ensure_tenant(conn, tenant, now)
         conn.execute(s.ingest_batch.insert().values(
             id=batch_id, tenant_id=tenant, format=fmt, source_name=source_name, source_system=source_system[:120],

@@ -7,6 +7,7 @@ from sqlalchemy import and_, delete, select, update
 from adapters.base import Record, Subject
 
 from ..store import schema as s
+from ..store.engine import write_tx
 
 
 def record_to_bytes(rec: Record, source_system: str) -> bytes:
@@ -74,7 +75,7 @@ def decide(engine, tenant: str, review_id: int, decision: str, decided_by: str) 
         raise ValueError("decision must be link or reject")
     now = utcnow()
     ir = s.identity_review.c
-    with engine.begin() as conn:
+    with write_tx(engine) as conn:
         review = conn.execute(select(s.identity_review).where(and_(ir.tenant_id == tenant, ir.id == review_id))
                               .with_for_update()).first()
         if review is None:

@@ -31,12 +31,20 @@ def make_engine(url: str | None = None, **kw) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, **kw)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; take control so a batch is one transaction
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # pysqlite's own transaction handling is off (see _sqlite_pragmas); we issue BEGIN ourselves:
+        # IMMEDIATE for writers (take the write lock up front, so two writers queue instead of
+        # failing on lock upgrade), deferred for readers (WAL readers never wait).
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get("hep_write") else "BEGIN"))
         return engine
     kw.setdefault("pool_pre_ping", True)
     kw.setdefault("pool_size", 10)
     return create_engine(url, **kw)
+
+
+def write_tx(engine: Engine):
+    """A transaction that writes: `with write_tx(engine) as conn: ...` (commits or rolls back)."""
+    return engine.execution_options(hep_write=True).begin()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -1,0 +1,26 @@
+"""HTTP interfaces. Each capability module lists its blueprint here so the app factory stays small."""
+from __future__ import annotations
+
+import importlib
+
+# (module, attribute) of blueprints beyond health and FHIR core, imported when the app is built
+EXTRA_BLUEPRINTS: list[tuple[str, str]] = []
+
+
+def blueprint_factories():
+    out = []
+    for mod, attr in EXTRA_BLUEPRINTS:
+        m = importlib.import_module(mod)
+        bp = getattr(m, attr)
+        out.append(lambda bp=bp: bp)
+    return out
+
+
+def engine():
+    from flask import current_app
+    return current_app.extensions["hep.engine"]
+
+
+def settings():
+    from flask import current_app
+    return current_app.extensions["hep.settings"]

@@ -1,0 +1,11 @@
+"""Lines `hep demo` prints for each capability that has something to try (grows with capabilities)."""
+from __future__ import annotations
+
+HINTS: list = []  # callables base_url -> list[str]
+
+
+def hints(base: str) -> list[str]:
+    out = []
+    for h in HINTS:
+        out.extend(h(base))
+    return out
