@@ -26,7 +26,7 @@ BAD_DATE = ("MSH|^~\\&|EHR|CLINICA|IIS|CAIR|20240105||VXU^V04|MSG002|P|2.5.1",
             "RXA|0|1|2024-01-05||03^MMR^CVX|999")
 REFUSED = ("MSH|^~\\&|EHR|CLINICA|IIS|CAIR|20240105||VXU^V04|MSG003|P|2.5.1",
            "PID|1||MRN125^^^CLINICA^MR||Roe^Ann||20090101|F",
-           "RXA|0|1|20240105||03^MMR^CVX|999|" + "|" * 11 + "00^Parental decision^NIP002|RE")
+           "RXA|0|1|20240105||03^MMR^CVX|999|" + "|" * 11 + "00^Parental decision^NIP002||RE")  # RXA-18, RXA-20
 
 
 def write(tmp_path, text, name="v.hl7") -> Path:
