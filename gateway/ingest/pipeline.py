@@ -90,7 +90,7 @@ class _Batch:
         self.problem_rows: list[dict] = []
         self.links: dict[Subject, tuple[str, object]] = {}   # subject -> (status, youth id | review id)
         self.out_ids: set[tuple[str, str]] = set()
-        self.out_people: dict[tuple, dict] = {}
+        self.out_people: dict[tuple, dict] = {}   # identifier -> the person's tally (shared)
         self.deferred: list[Record] = []
 
     # problems and out-of-scope people are both kept as rejected_record rows
@@ -115,16 +115,19 @@ class _Batch:
             self.problem_rows = []
 
     def out_of_scope(self, rec: Record, reason: str) -> None:
+        """Count it against the person it is about (one line per person for the sender)."""
         self.result.out_of_scope += 1
         ids = rec.subject.identifiers if rec.subject else ()
-        self.out_ids.update(ids)
-        key = ids[:1] or (("subject", repr(rec.subject)),)
-        entry = self.out_people.get(key)
+        entry = next((self.out_people[i] for i in ids if i in self.out_people), None)
         if entry is None:
-            self.out_people[key] = {"file": str(rec.source.get("file", ""))[:500], "line": rec.source.get("line"),
-                                    "ids": ", ".join(f"{a}={b}" for a, b in ids[:3]), "count": 1, "reason": reason}
-        else:
-            entry["count"] += 1
+            entry = {"file": str(rec.source.get("file", ""))[:500], "line": rec.source.get("line"),
+                     "ids": ", ".join(f"{a}={b}" for a, b in ids[:3]), "count": 0, "reason": reason}
+            if not ids:
+                self.out_people[("subject", id(entry))] = entry
+        entry["count"] += 1
+        for i in ids:
+            self.out_ids.add(i)
+            self.out_people.setdefault(i, entry)
 
     def record(self, rec: Record, final: bool = False) -> None:
         if rec.standard == "case" and rec.type == "youth":
@@ -177,7 +180,8 @@ class _Batch:
             self.record(rec, final=True)
         self.deferred = []
         self.writer.flush()
-        for person in self.out_people.values():
+        people = {id(e): e for e in self.out_people.values()}.values()
+        for person in people:
             self.problem_rows.append({
                 "tenant_id": self.tenant, "batch_id": self.batch_id, "kind": "out_of_scope", "file": person["file"],
                 "line": person["line"], "path": None, "field": None, "severity": "warning", "raw": None,
