@@ -70,6 +70,49 @@ def requests(draw):
     return req
 
 
+CONSENT_RULES = [r for r in POLICY.rules if r.consent is not None]
+REL = {"on_caseload": True, "assigned_to_youth": True, "school_relation": "receiving"}
+
+
+@st.composite
+def consent_requests(draw):
+    """Requests aimed at a consent-based rule with a consent that satisfies it, so the properties
+    about withdrawing consent are exercised on permits, not only on denies."""
+    rule = draw(st.sampled_from(CONSENT_RULES))
+    role = draw(st.sampled_from(sorted(rule.roles)))
+    category = draw(st.sampled_from(sorted(rule.categories)))
+    option = draw(st.sampled_from(rule.consent.options))
+    lo, hi = max(rule.min_age, option.min_age), min(rule.max_age, option.max_age, 22)
+    age = draw(st.integers(lo, max(lo, hi)))
+    purposes = sorted(rule.purposes or V.roles[role].purposes)
+    purpose = draw(st.sampled_from(purposes))
+    youth = {"age": age, "in_foster_care": True, "court_limited_parent_ed_rights": False,
+             "jurisdiction": "dependent_300", "minor_consented_service": False,
+             "part2_program_record": category == "substance_use_disorder_part2"}
+    for key, allowed in rule.youth + tuple((k, frozenset([v])) for k, v in option.when):
+        value = sorted(allowed, key=str)[0]
+        youth["court_limited_parent_ed_rights" if key == "parent_ed_rights_limited" else key] = value
+    requester = {"role": role, **REL}
+    for key, allowed in rule.requester:
+        requester[key] = sorted(allowed, key=str)[0]
+    form = draw(st.sampled_from(sorted(rule.consent.forms)))
+    consents = [{"grantor": g, "scope": [category], "recipients": [role], "status": "active",
+                 "expires": "2027-06-30", "form": form, "signed": "2026-05-01",
+                 "part2_compliant": True, "single_disclosure": True} for g in option.grantors]
+    return {"id": "C", "as_of": "2026-07-01", "requester": requester, "purpose_of_use": purpose,
+            "purpose_of_use_system": V.purposes[purpose], "youth": youth, "consents": consents,
+            "court_order": None, "category": category}
+
+
+ANY_REQUEST = st.one_of(requests(), consent_requests())
+
+
+def test_consent_strategy_reaches_permits():
+    # Guard for the properties below: most aimed requests must actually be permitted.
+    from hypothesis import find
+    find(consent_requests(), lambda r: POLICY.decide(r)["decision"] != "deny")
+
+
 def at_least_as_restrictive(new: dict, old: dict) -> bool:
     """`new` releases nothing `old` did not: deny, or a permit that withholds at least as much."""
     if new["decision"] == "deny":
@@ -101,7 +144,7 @@ def test_no_permit_without_a_matching_basis_rule(req):
 
 
 @SETTINGS
-@given(requests(), st.data())
+@given(ANY_REQUEST, st.data())
 def test_revoking_or_expiring_a_consent_never_widens(req, data):
     if not req["consents"]:
         return
@@ -124,7 +167,7 @@ def test_revoking_or_expiring_a_consent_never_widens(req, data):
 
 
 @SETTINGS
-@given(requests())
+@given(ANY_REQUEST)
 def test_removing_the_relationship_never_widens(req):
     before = POLICY.decide(req)
     after_req = copy.deepcopy(req)
@@ -136,7 +179,7 @@ def test_removing_the_relationship_never_widens(req):
 
 
 @SETTINGS
-@given(requests(), st.data())
+@given(ANY_REQUEST, st.data())
 def test_consent_for_another_category_or_recipient_changes_nothing(req, data):
     before = POLICY.decide(req)
     role, category = req["requester"]["role"], req["category"]
@@ -160,3 +203,18 @@ def test_decide_is_pure(req):
     first = POLICY.decide(req)
     assert req == snapshot
     assert POLICY.decide(req) == first
+
+
+@SETTINGS
+@given(ANY_REQUEST, st.sampled_from(["revoke", "expire_by_date", "revoked_on"]))
+def test_no_consent_rule_fires_once_every_consent_is_withdrawn(req, how):
+    for c in req["consents"]:
+        if how == "revoke":
+            c["status"] = "revoked"
+        elif how == "expire_by_date":
+            c["expires"] = "2026-07-01"       # expires on the request date: no longer usable
+        else:
+            c["revoked_on"] = "2026-06-30"    # status still says active; the date wins
+    by_id = {r.id: r for r in POLICY.rules}
+    d = POLICY.decide(req)
+    assert not any(by_id[r["id"]].consent for r in d["rules"] if r["id"] in by_id)
