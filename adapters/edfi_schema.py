@@ -203,6 +203,19 @@ class StudentEducationOrganizationAssociation(EdFiSchema):
 
 # --- enrollment --------------------------------------------------------------------------------
 
+class HepEnrollmentExtension(EdFiSchema):
+    """`_ext.hep` on enrollments: the source's own codes, kept beside the Ed-Fi defaults."""
+
+    enrollmentStatusDescriptor = Descriptor()
+    exitWithdrawTypeDescriptor = Descriptor()
+    exitDate = Date()
+    completionStatusDescriptor = Descriptor()
+
+
+class EnrollmentExtensions(EdFiSchema):
+    hep = Ref(HepEnrollmentExtension)
+
+
 class StudentSchoolAssociation(EdFiSchema):
     studentReference = Ref(StudentReference, required=True)
     schoolReference = Ref(SchoolReference, required=True)
@@ -221,6 +234,7 @@ class StudentSchoolAssociation(EdFiSchema):
     nextYearSchoolReference = Ref(SchoolReference)
     nextYearGradeLevelDescriptor = Descriptor()
     termCompletionIndicator = Bool()
+    _ext = Ref(EnrollmentExtensions, data_key="_ext")
 
 
 # --- attendance --------------------------------------------------------------------------------
