@@ -1,0 +1,1 @@
+"""Disclosure rules (YAML) and their vocabulary; a package only so the YAML ships in wheels."""
