@@ -26,5 +26,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
 
+lint-policy: $(STAMP)
+	$(BIN)/hep policy lint
+
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from adapters.base import Subject
 
 from ..store import schema as s
-from .matching import Person
+from .matching import Person, score
 from .roster import Match, Roster
 
 # identifier systems that identify a person on their own (a shared value is a deterministic link)
@@ -25,9 +25,13 @@ def person_of(subject: Subject) -> Person:
 class Linker:
     """Holds the tenant's roster and identifier map for the length of one batch."""
 
-    def __init__(self, conn, tenant: str):
-        self.tenant = tenant
-        self.roster = Roster()
+    def __init__(self, roster: Roster | None = None):
+        self.roster = roster or Roster()
+
+    @classmethod
+    def load(cls, conn, tenant: str) -> "Linker":
+        """The tenant's youth and identifiers, read once for a batch."""
+        self = cls()
         rows = conn.execute(select(s.youth.c.id, s.youth.c.given, s.youth.c.family, s.youth.c.middle,
                                    s.youth.c.birth_date, s.youth.c.sex, s.youth.c.ssid, s.youth.c.aliases)
                             .where(s.youth.c.tenant_id == tenant))
@@ -37,6 +41,7 @@ class Linker:
         for r in conn.execute(select(s.youth_identifier.c.system, s.youth_identifier.c.value,
                                      s.youth_identifier.c.youth_id).where(s.youth_identifier.c.tenant_id == tenant)):
             self.roster.identifiers[(r.system, r.value)] = r.youth_id
+        return self
 
     def known(self, system: str, value: str) -> str | None:
         return self.roster.identifiers.get((system, value))
@@ -48,7 +53,6 @@ class Linker:
             youth_id = next(iter(hits))
             if subject.has_demographics:
                 # a shared identifier is decisive unless the person plainly is someone else
-                from .matching import score
                 sc, reasons = score(person_of(subject), self.roster.people[youth_id])
                 if sc < 0:
                     return Match("possible", youth_id, sc, ["identifier agrees but demographics disagree"] + reasons,

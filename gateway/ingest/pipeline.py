@@ -83,7 +83,7 @@ class _Batch:
     def __init__(self, conn, tenant, batch_id, source_system, now, result: BatchResult):
         self.conn, self.tenant, self.batch_id, self.source_system, self.now = conn, tenant, batch_id, source_system, now
         self.result = result
-        self.linker = Linker(conn, tenant)
+        self.linker = Linker.load(conn, tenant)
         self.case = CaseWriter(conn, tenant, self.linker, now)
         self.writer = ResourceWriter(conn, tenant, batch_id, source_system, now, before_flush=self.case.flush)
         self.review = ReviewQueue(conn, tenant, batch_id, source_system, now)

@@ -86,7 +86,7 @@ def decide(engine, tenant: str, review_id: int, decision: str, decided_by: str) 
                                     .order_by(s.pending_record.c.id)))
         stored = 0
         if decision == "link":
-            linker = Linker(conn, tenant)
+            linker = Linker.load(conn, tenant)
             case = CaseWriter(conn, tenant, linker, now)
             subject = Subject.from_dict(review.subject)
             for system, value in subject.identifiers:

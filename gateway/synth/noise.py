@@ -52,6 +52,14 @@ def present(y: Youth, rng: random.Random, *, ssid: bool = True) -> PresentedPers
     elif r < 0.20:
         family = f"{family}-{rng.choice(['Lopez', 'Smith', 'Nguyen', 'Garcia'])}"
         noise.append("compound_family_name")
+    elif r < 0.23:
+        # two errors in one record: the case that must go to a person, never auto-link wrongly
+        nicks = nicknames().get(given.lower())
+        given = rng.choice(nicks).title() if nicks else _typo(rng, given)
+        family = _typo(rng, family)
+        if birth.day <= 12 and birth.month != birth.day and rng.random() < 0.5:
+            birth = birth.replace(month=birth.day, day=birth.month)
+        noise.append("combined")
     show_ssid = ssid and rng.random() > 0.05
     if ssid and not show_ssid:
         noise.append("missing_ssid")
