@@ -195,12 +195,25 @@ class _Batch:
 
 def ingest(engine, fmt: str, paths: list, *, tenant: str = "la", submitted_by: str = "cli",
            source_system: str | None = None, options: dict | None = None, progress: bool = False) -> BatchResult:
+    """Ingest files of one source format as one batch."""
     paths = [Path(p) for p in paths]
     adapter = adapters.get(fmt)
-    source_name = ", ".join(p.name for p in paths)[:500]
-    source_system = source_system or f"{fmt}:{paths[0].name}"
+
+    def items():
+        for path in paths:
+            yield from adapter.convert(path, **(options or {}))
+
+    return ingest_items(engine, fmt, items(), source_name=", ".join(p.name for p in paths)[:500],
+                        digest=hash_inputs(paths), tenant=tenant, submitted_by=submitted_by,
+                        source_system=source_system or f"{fmt}:{paths[0].name}", progress=progress)
+
+
+def ingest_items(engine, fmt: str, items, *, source_name: str, digest: str, tenant: str = "la",
+                 submitted_by: str = "cli", source_system: str, progress: bool = False) -> BatchResult:
+    """Ingest already-converted records and problems (from files, or an API request) as one
+    atomic batch. `digest` identifies the input: a committed batch with the same digest is
+    reported as a duplicate instead of being applied again."""
     result = BatchResult(None, "committed", fmt, source_name)
-    digest = hash_inputs(paths)
     b = s.ingest_batch.c
     with engine.connect() as conn:
         prior = conn.execute(select(b.id).where(and_(b.tenant_id == tenant, b.format == fmt, b.content_sha256 == digest,
@@ -222,17 +235,16 @@ def ingest(engine, fmt: str, paths: list, *, tenant: str = "la", submitted_by: s
                 id=batch_id, tenant_id=tenant, format=fmt, source_name=source_name, source_system=source_system[:120],
                 content_sha256=digest, submitted_by=submitted_by[:120], status="running", started_at=now))
             batch = _Batch(conn, tenant, batch_id, source_system, now, result)
-            for path in paths:
-                for item in adapter.convert(path, **(options or {})):
-                    if isinstance(item, Problem):
-                        if item.fatal:
-                            raise InputRefused(f"{item.file}: {item.message}")
-                        batch.problem(item)
-                    else:
-                        result.records_read += 1
-                        batch.record(item)
-                    if bar is not None:
-                        bar.update(1)
+            for item in items:
+                if isinstance(item, Problem):
+                    if item.fatal:
+                        raise InputRefused(f"{item.file}: {item.message}")
+                    batch.problem(item)
+                else:
+                    result.records_read += 1
+                    batch.record(item)
+                if bar is not None:
+                    bar.update(1)
             batch.finish()
             conn.execute(update(s.ingest_batch).where(b.id == batch_id).values(
                 status="committed", finished_at=utcnow(), records_read=result.records_read, created=result.created,

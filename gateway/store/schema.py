@@ -316,3 +316,19 @@ outbox = Table(
     UniqueConstraint("tenant_id", "idempotency_key"),
     Index("ix_outbox_status", "status", "id"),
 )
+
+token_jti = Table(
+    "token_jti", metadata,
+    Column("tenant_id", String(16), primary_key=True),
+    Column("jti", String(200), primary_key=True),       # client assertion ids seen: a replay is refused
+    Column("client_id", String(80), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_token_jti_expires", "expires_at"),
+)
+
+audit_head = Table(
+    "audit_head", metadata,
+    Column("tenant_id", String(16), primary_key=True),  # one row per tenant: appends lock it, so the chain is linear
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
