@@ -69,7 +69,7 @@ def migrate(engine: Engine) -> None:
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")  # parallel branches are merged later; never wedge on two heads
 
 
 def open_store(url: str | None = None, **kw) -> Engine:

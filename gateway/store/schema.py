@@ -332,3 +332,23 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+job = Table(
+    "job", metadata,
+    Column("id", String(36), primary_key=True),
+    tenant(),
+    Column("kind", String(24), nullable=False),        # ingest | export | …: the worker dispatches on it
+    Column("status", String(16), nullable=False),      # queued | running | completed | failed | cancelled
+    Column("owner", String(120), nullable=False),      # the client or user that asked (only they may see it)
+    Column("params", JSON, nullable=False),
+    Column("progress", JSON, nullable=False, default=dict),
+    Column("result", JSON),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("worker", String(80)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("heartbeat_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ix_job_status", "status", "created_at"),
+)
