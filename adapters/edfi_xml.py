@@ -124,6 +124,7 @@ def _convert_file(f: Path, root: str, ns: str, schema, source: str, ssid_mode) -
     unmapped: dict[str, int] = {}
     conv = Converter(on_unmapped=lambda p: unmapped.__setitem__(p, unmapped.get(p, 0) + 1))
     tags = [f"{{{ns}}}{name}" for name in COLLECTIONS]
+    converted = set(tags)
     seen = False
     try:
         for el in xmlsafe.iterparse_file(f, tags):
@@ -133,6 +134,8 @@ def _convert_file(f: Path, root: str, ns: str, schema, source: str, ssid_mode) -
             seen = True
             prev = el.getprevious()
             while prev is not None:      # root children we do not convert, about to be discarded
+                if prev.tag in converted:
+                    break                # the previous record (already converted); older siblings are gone
                 if isinstance(prev.tag, str):
                     if prev.get("id"):
                         conv.remember(prev.get("id"), prev)

@@ -152,8 +152,34 @@ class Converter:
                     out[key] = obj
             elif kind == "as":
                 out.setdefault(key, []).append((child.text or "").strip())
+            elif len(child):
+                self._value_group(child, key, kind, props, out, cpath)
             else:
                 out[key] = typed(child.text, kind, key, child)
+
+    def _value_group(self, el, key: str, kind: str, props: dict, out: dict, path: str) -> None:
+        """A scalar JSON property whose XML is a common type holding the value and its qualifiers:
+        `<AttemptedCredits><Credits>5</Credits><CreditType>uri…</CreditType></AttemptedCredits>` ->
+        attemptedCredits 5, attemptedCreditTypeDescriptor uri… (the first child is the value, the
+        others are named by the property stem plus their own name's tail)."""
+        stem = key[:-1] if key.endswith("s") else key
+        leaves = [c for c in el if isinstance(c.tag, str)]
+        first, rest = leaves[0], leaves[1:]
+        if len(first):
+            self.on_unmapped(f"{path}/{local(first.tag)}")
+        else:
+            out[key] = typed(first.text, kind, key, first)
+        for c in rest:
+            name = local(c.tag)
+            parts = re.findall(r"[A-Z][^A-Z]*", name) or [name]
+            for k in range(len(parts)):
+                cand = stem + "".join(parts[k:])
+                hit = cand if cand in props else cand + "Descriptor" if cand + "Descriptor" in props else None
+                if hit and len(c) == 0 and not props[hit].startswith(("a:", "r:")):
+                    out[hit] = typed(c.text, props[hit], hit, c)
+                    break
+            else:
+                self.on_unmapped(f"{path}/{name}")
 
     def _reference(self, el, schema: str, path: str) -> dict:
         props = SHAPES[schema]
