@@ -352,3 +352,11 @@ job = Table(
     Column("finished_at", DateTime(timezone=True)),
     Index("ix_job_status", "status", "created_at"),
 )
+
+partner_binding = Table(
+    "partner_binding", metadata,
+    Column("client_id", String(80), ForeignKey("partner.client_id"), primary_key=True),
+    tenant(),
+    Column("purpose_of_use", String(40)),             # a client registered for one purpose (state system: x-CW-ADMIN)
+    Column("cert_x5t_s256", String(64)),              # SHA-256 thumbprint (base64url) of its mTLS client certificate
+)
