@@ -37,7 +37,17 @@ def local(tag) -> str:
     return tag[i + 1:] if i >= 0 else tag
 
 
+_ACRONYM = re.compile(r"^([A-Z]+)(?=[A-Z][a-z])|^([A-Z]+)$")
+
+
 def camel(name: str) -> str:
+    """JSON property name of an XML element: `BeginDate` -> `beginDate`, and a leading acronym is
+    lowercased whole as the Ed-Fi API does (`IEPBeginDate` -> `iepBeginDate`, `IDEAEligibility` ->
+    `ideaEligibility`)."""
+    m = _ACRONYM.match(name)
+    if m:
+        k = len(m.group(1) or m.group(2))
+        return name[:k].lower() + name[k:]
     return name[:1].lower() + name[1:]
 
 

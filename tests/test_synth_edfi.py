@@ -149,3 +149,38 @@ def test_json_round_trip(feed):
                       for r in mine[ec.ATTENDANCE_SUMMARY]) == \
             sorted((int(a.school_id), a.school_year, e.entry_date.isoformat(), a.days_enrolled, a.days_attended,
                     a.days_absent_excused, a.days_absent_unexcused, a.days_suspended) for e, a in pairs)
+
+
+def test_every_xml_element_converts_back_to_the_json_resource(tmp_path):
+    """Each resource the writer renders as XML converts back to exactly the JSON body it came from
+    (nothing dropped or renamed on the way): youth with special education, programs and courses."""
+    from gateway.synth.feeds.edfi import reference_resources, to_xml, youth_resources
+    county = County(youth=120, districts=DISTRICTS, seed=SEED, as_of=AS_OF)
+    resources = []
+    for y in county.iter_youth():
+        if y.special_education and y.courses and len(resources) < 400:
+            lea = y.special_education.lea_id
+            resources += youth_resources(county, y, county.present(y, "test"), lea)
+            resources += reference_resources(county.district(lea))
+    kinds = {c for c, _ in resources}
+    assert {"studentSpecialEducationProgramAssociations", "courseTranscripts", "studentSchoolAttendanceEvents",
+            "studentProgramAssociations", "schools", "localEducationAgencies"} <= kinds
+    files = defaultdict(list)
+    expected = defaultdict(list)
+    for coll, r in resources:
+        if coll == ec.ATTENDANCE_SUMMARY:
+            continue
+        stem, xml = to_xml(coll, r)
+        files[stem].append(xml)
+        expected[coll].append(r)
+    for stem, parts in files.items():
+        (tmp_path / f"{stem}.xml").write_text(
+            f'<{INTERCHANGES[stem]} xmlns="http://ed-fi.org/5.2.0">' + "".join(parts) + f"</{INTERCHANGES[stem]}>")
+    items = list(adapters.get("edfi-xml").convert(tmp_path, xsd_dir=shared_path("edfi", "xsd")))
+    assert [i for i in items if isinstance(i, Problem)] == []
+    got = defaultdict(list)
+    for r in items:
+        got[r.type].append(r.resource)
+    key = lambda r: orjson.dumps(r, option=orjson.OPT_SORT_KEYS)  # noqa: E731
+    for coll in expected:
+        assert sorted(map(key, got[coll])) == sorted(map(key, expected[coll])), coll
