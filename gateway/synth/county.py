@@ -19,7 +19,9 @@ from .model import (Assignment, ConsentOnFile, CourtOrder, District, Placement, 
 from .noise import present
 from .truth import TruthLog
 
-FEED_MIX = ["calpads"] * 5 + ["oneroster"] * 2 + ["sif"] * 2 + ["edfi-xml", "edfi-json"]
+# district k (k >= 1) uses FEED_MIX[k % len]: any county of 6+ districts has every format
+FEED_MIX = ["calpads", "oneroster", "sif", "edfi-xml", "edfi-json", "calpads", "calpads", "oneroster", "calpads",
+            "sif", "calpads"]
 
 
 class County:
@@ -119,7 +121,7 @@ class County:
             case_id=f"{1900 + self.seed % 97:04d}{i * 13 + 5:015d}",
             given=given, middle=middle, family=family, birth_date=birth, sex=sex,
             ssid=f"{3000000000 + i * 97 + self.seed % 97:010d}", ssid_known_to_cws=rng.random() < 0.85,
-            lea_id=lea, local_id=f"{rng.randint(100000, 999999)}", race=rng.choice(names.RACES),
+            lea_id=lea, local_id=f"{(i * 7919 + 100003) % 900000 + 100000}", race=rng.choice(names.RACES),
             hispanic=rng.random() < 0.55, language=rng.choice(names.LANGUAGES),
             jurisdiction="dependent_300", office=rng.choice(names.OFFICES).replace("-", " "),
             in_care=in_care, mrn=f"MRN{i * 7 + 100000:08d}")
