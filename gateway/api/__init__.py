@@ -5,6 +5,7 @@ import importlib
 
 # (module, attribute) of blueprints beyond health and FHIR core, imported when the app is built
 EXTRA_BLUEPRINTS: list[tuple[str, str]] = []
+EXTRA_BLUEPRINTS.append(("gateway.api.oauth", "bp"))  # OAuth token endpoint, SMART discovery, JWKS
 
 
 def blueprint_factories():
