@@ -6,26 +6,19 @@ periodically signed. See docs/audit.md.
         ...                                   # what is being disclosed / recorded
         append(conn, tenant, actor_id=..., actor_role=..., client_id=..., youth_id=...,
                action="$passport", purpose="x-EDU-SUPPORT", outcome="permit", entry={...})
+
+Modules: chain (append, canonical hashing), checkpoints (signing, rotation), verifier (verify),
+fhir (to_audit_event), accounting (accounting of disclosures).
 """
 from __future__ import annotations
 
+from .accounting import accounting
 from .chain import (OUTCOMES, ZERO_HASH, append, append_many, canonical_bytes, decision_entry,
                     row_hash)
+from .checkpoints import checkpoint, maybe_checkpoint, rotate_key, trusted_keys
 from .fhir import to_audit_event
+from .verifier import VerifyResult, verify
 
-__all__ = ["OUTCOMES", "ZERO_HASH", "append", "append_many", "canonical_bytes", "decision_entry",
-           "row_hash", "to_audit_event", "accounting", "checkpoint", "maybe_checkpoint", "verify",
-           "VerifyResult"]
-
-
-def __getattr__(name):  # the heavier parts load on first use
-    if name == "accounting":
-        from .accounting import accounting
-        return accounting
-    if name in ("checkpoint", "maybe_checkpoint"):
-        from . import checkpoint as cp
-        return getattr(cp, name)
-    if name in ("verify", "VerifyResult"):
-        from . import verify as v
-        return getattr(v, name)
-    raise AttributeError(name)
+__all__ = ["OUTCOMES", "ZERO_HASH", "VerifyResult", "accounting", "append", "append_many",
+           "canonical_bytes", "checkpoint", "decision_entry", "maybe_checkpoint", "rotate_key",
+           "row_hash", "to_audit_event", "trusted_keys", "verify"]
