@@ -22,7 +22,9 @@ def ingest_plan(out_dir: Path, manifest: dict) -> list[tuple[str, list[Path], st
             lea = next((part.split("-")[0] for part in p.parts if part[:7].isdigit() and "-" in part), p.parent.name)
             by_district[lea].append(p)
         for lea, paths in sorted(by_district.items()):
-            plan.append((fmt, sorted(paths), f"{fmt}:{lea}", {}))
+            # CALPADS reads a district's folder as one feed (course titles and services join across files)
+            paths = [paths[0].parent] if fmt == "calpads" else sorted(paths)
+            plan.append((fmt, paths, f"{fmt}:{lea}", {}))
     senders = {}
     sidecar = out_dir / "hie" / "senders.json"
     if sidecar.exists():

@@ -11,3 +11,7 @@ CAPABILITIES: dict[str, dict] = {}
 SYSTEM_OPERATIONS: list[dict] = []
 
 from . import metadata  # noqa: E402,F401  (routes register on import)
+from . import patient  # noqa: E402,F401
+from . import clinical  # noqa: E402,F401
+from . import case  # noqa: E402,F401
+from . import accounting  # noqa: E402,F401
