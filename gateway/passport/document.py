@@ -18,7 +18,7 @@ from .facts import compute as compute_facts
 from .redact import (IDENTIFIER_REDACTIONS, deidentify, drop_case_fields, high_water_mark, is_psychotherapy_note,
                      label, obligation_codings, redactions_of)
 from .rows import instant, load_identifiers, load_rows, load_schools, load_youth
-from .vocab import (CONFIDENTIALITY, DOC_CODE, HEP_CS, LOINC, NOTICES_CODE, PROFILE_COMPOSITION, PROV_PARTICIPANT,
+from .vocab import (CONFIDENTIALITY, DOC_CODE, HEP_CS, LOINC, NOTICE_EXT, NOTICES_CODE, PROFILE_COMPOSITION, PROV_PARTICIPANT,
                     categories, category_display, params, permitted, uid)
 
 GATEWAY_NAME = "HEP Gateway (Los Angeles County)"
@@ -217,7 +217,7 @@ def assemble(conn, tenant: str, youth_id: str, decisions: dict[str, dict], *, as
             "title": "Notices",
             "code": {"coding": [{"system": HEP_CS, "code": NOTICES_CODE, "display": "Redisclosure notices"}]},
             "text": {"status": "generated", "div": narrative.notices_div(notes)},
-            "extension": [{"url": f"{HEP_CS.rsplit('/CodeSystem', 1)[0]}/StructureDefinition/hep-notice",
+            "extension": [{"url": NOTICE_EXT,
                            "valueString": n["text"]} for n in notes]})
     hwm = high_water_mark(i.resource for i in items) or "N"
     device = {"resourceType": "Device", "id": uid("hep-gateway-device"),

@@ -1,0 +1,1 @@
+"""FHIR conformance artifacts of the passport: StructureDefinitions, CodeSystems, ValueSets (JSON). Data only."""
