@@ -6,6 +6,8 @@ import importlib
 # (module, attribute) of blueprints beyond health and FHIR core, imported when the app is built
 EXTRA_BLUEPRINTS: list[tuple[str, str]] = []
 EXTRA_BLUEPRINTS.append(("gateway.api.oauth", "bp"))  # OAuth token endpoint, SMART discovery, JWKS
+EXTRA_BLUEPRINTS.append(("gateway.api.edfi", "bp"))  # Ed-Fi API SIS vendors push to (/data/v3/ed-fi/...)
+EXTRA_BLUEPRINTS.append(("gateway.api.uploads", "bp"))  # file uploads POST /ingest/<format>, job status
 
 
 def blueprint_factories():
