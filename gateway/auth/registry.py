@@ -131,7 +131,7 @@ def cert_thumbprint(pem_or_der: bytes) -> str:
 
 def _client_id_for(name: str) -> str:
     import secrets
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "client"
+    slug = re.sub(r"[^a-z0-9]+", "-", re.sub(r"['’]", "", name.lower())).strip("-")[:40] or "client"
     return f"{slug}-{secrets.token_hex(6)}"
 
 
