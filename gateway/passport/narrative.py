@@ -26,8 +26,14 @@ def _when(r: dict) -> str:
     for k in ("effectivePeriod", "period"):
         p = r.get(k)
         if p:
-            return f"{str(p.get('start', ''))[:10]} – {str(p.get('end', ''))[:10] or 'present'}"
+            start, end = str(p.get("start", ""))[:10], str(p.get("end", ""))[:10]
+            if end:
+                return f"{start} – {end}"
+            return f"{start} – present" if r.get("resourceType") in ONGOING else start
     return ""
+
+
+ONGOING = frozenset({"Observation", "EpisodeOfCare", "RelatedPerson"})
 
 
 def _value(r: dict) -> str:
@@ -88,7 +94,7 @@ def div(facts: list[str], resources: list[dict]) -> str:
     if facts:
         out.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in facts) + "</ul>")
     if resources:
-        shown = resources[:MAX_LINES]
+        shown = sorted(resources, key=_when, reverse=True)[:MAX_LINES]
         out.append("<ul>" + "".join(f"<li>{escape(line(r))}</li>" for r in shown) + "</ul>")
         if len(resources) > MAX_LINES:
             out.append(f"<p>… and {len(resources) - MAX_LINES} more entries.</p>")
