@@ -9,7 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.test_auth_support import (BASE, ClientKey, auth_app, bearer, get_token, register)  # noqa: F401
+from tests.test_auth_support import ClientKey, auth_app, bearer, get_token, register  # noqa: F401
 
 
 def _outcome(resp, status: int) -> str:

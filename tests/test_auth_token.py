@@ -258,7 +258,6 @@ def test_smart_configuration_and_jwks(auth_app):
     keys = http.get("/.well-known/jwks.json").get_json()["keys"]
     assert len(keys) == 1 and keys[0]["kty"] == "EC" and keys[0]["crv"] == "P-384" and "d" not in keys[0]
     # the published key verifies an issued token
-    from gateway.auth.registry import add_client  # noqa: F401
     pub = jwt.PyJWK(keys[0]).key
     from gateway.auth import Requester
     from gateway.auth.tokens import issue
