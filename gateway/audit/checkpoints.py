@@ -34,7 +34,7 @@ from ..clock import utcnow
 from ..crypto import signing
 from ..store import schema as s
 from ..store.engine import write_tx
-from .chain import ZERO_HASH, _utc, iso_utc
+from .chain import ZERO_HASH, _utc, in_tenant, iso_utc
 
 KEY_NAME = "audit-signing"
 TYP = "hep-audit-checkpoint"
@@ -171,7 +171,7 @@ def maybe_checkpoint(engine: Engine, tenant: str, *, every: int = DEFAULT_EVERY,
         if not due:
             e = s.audit_event.c
             n = conn.execute(select(func.count()).select_from(
-                select(e.seq).where(e.tenant_id == tenant, e.seq > since).limit(every).subquery())).scalar()
+                select(e.seq).where(in_tenant(tenant), e.seq > since).limit(every).subquery())).scalar()
             due = n >= every
     return checkpoint(engine, tenant) if due else None
 
