@@ -360,3 +360,36 @@ partner_binding = Table(
     Column("purpose_of_use", String(40)),             # a client registered for one purpose (state system: x-CW-ADMIN)
     Column("cert_x5t_s256", String(64)),              # SHA-256 thumbprint (base64url) of its mTLS client certificate
 )
+
+staff_user = Table(
+    "staff_user", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    tenant(),
+    Column("username", String(80), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("password_hash", String(300), nullable=False),  # scrypt$n$r$p$salt$hash (gateway/web/accounts.py)
+    Column("role", String(16), nullable=False),            # social_worker | supervisor | analyst | operator
+    Column("cws_person_id", String(64)),                   # links a worker to their CWS care_assignment rows
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("sessions_valid_after", DateTime(timezone=True)),  # sign-out ends every session issued before
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "username"),
+)
+
+caseload_request = Table(
+    "caseload_request", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    tenant(),
+    Column("youth_id", String(36), ForeignKey("youth.id"), nullable=False),
+    Column("requested_by", String(80), nullable=False),    # staff_user.username
+    Column("person_id", String(64), nullable=False),       # the requester's CWS person id
+    Column("reason", Text),
+    Column("status", String(16), nullable=False),          # pending | approved | declined | cancelled
+    Column("decided_by", String(80)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("assignment_id", String(64)),                   # the care_assignment row an approval created
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_caseload_request_status", "tenant_id", "status"),
+)
