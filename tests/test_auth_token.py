@@ -199,15 +199,25 @@ ATTACKS = {
 }
 
 
-@pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_assertion_attacks_refused(auth_app, engine, attack):
+def _attack(app, engine, attack):
     key = ClientKey()
     c = register(engine, key)
     build, why = ATTACKS[attack]
-    r = auth_app.test_client().post("/oauth/token", data=token_form(build(key, c.client_id)))
+    r = app.test_client().post("/oauth/token", data=token_form(build(key, c.client_id)))
     body = _refused(r, 401, "invalid_client")
-    assert why in body["error_description"], body
+    assert why in body["error_description"], (attack, body)
     assert "access_token" not in body
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_assertion_attacks_refused(sqlite_engine, attack):
+    _attack(build_app(sqlite_engine), sqlite_engine, attack)
+
+
+def test_assertion_attacks_refused_on_each_store(auth_app, engine):
+    """The same attacks once per store (SQLite and PostgreSQL), in one app."""
+    for attack in sorted(ATTACKS):
+        _attack(auth_app, engine, attack)
 
 
 def test_replayed_jti_refused(auth_app, engine):
