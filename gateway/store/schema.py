@@ -393,3 +393,65 @@ caseload_request = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_caseload_request_status", "tenant_id", "status"),
 )
+
+subscription = Table(
+    "subscription", metadata,
+    Column("id", String(36), primary_key=True),
+    tenant(),
+    Column("client_id", String(80), ForeignKey("partner.client_id"), nullable=False),  # the owner
+    Column("status", String(16), nullable=False),      # requested | active | error | off
+    Column("criteria", String(500), nullable=False),
+    Column("categories", JSON),                        # categories the criteria names; null: every category
+    Column("reason", String(500)),
+    Column("end_at", DateTime(timezone=True)),
+    Column("endpoint", String(500), nullable=False),
+    Column("payload", String(40), nullable=False),     # "" (no body) | application/fhir+json | application/json
+    Column("secrets", LargeBinary, nullable=False),    # sealed JSON: channel headers and the HMAC signing key
+    Column("key_id", String(32)),                      # set when `secrets` is encrypted
+    Column("requester", JSON, nullable=False),         # role, purpose of use, acting user when subscribed
+    Column("since_outbox_id", BigInteger, nullable=False),  # events after this outbox row are notified
+    Column("events_since_start", BigInteger, nullable=False, default=0),
+    Column("error", Text),
+    Column("lease_owner", String(80)),                 # the dispatcher delivering for it right now
+    Column("lease_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_subscription_client", "tenant_id", "client_id"),
+    Index("ix_subscription_status", "tenant_id", "status"),
+)
+
+notification_delivery = Table(
+    "notification_delivery", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    tenant(),
+    Column("outbox_id", BigId, ForeignKey("outbox.id"), nullable=False),
+    Column("subscription_id", String(36), ForeignKey("subscription.id"), nullable=False),
+    Column("youth_id", String(36)),
+    Column("categories", JSON, nullable=False),        # changed and named by the criteria (before the decision)
+    Column("idempotency_key", String(200), nullable=False),   # "<outbox key>:<subscription id>"
+    Column("status", String(16), nullable=False),      # pending | delivered | failed | dead | withheld | cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("event_number", BigInteger),                # assigned when first sent; the same on every retry
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("blocking", Boolean, nullable=False, default=False),  # last failure said "endpoint unavailable"
+    Column("last_status", Integer),                    # HTTP status of the last attempt (null: no response)
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    UniqueConstraint("tenant_id", "idempotency_key"),
+    Index("ix_notification_delivery_due", "status", "next_attempt_at"),
+    Index("ix_notification_delivery_subscription", "subscription_id", "status", "outbox_id"),
+)
+
+edfi_pull_state = Table(
+    "edfi_pull_state", metadata,
+    Column("tenant_id", String(16), primary_key=True),
+    Column("lea_id", String(7), primary_key=True),     # the district whose ODS/API is pulled
+    Column("base_url", String(500), nullable=False),
+    Column("last_change_version", BigInteger),         # newest change version ingested; null: never pulled
+    Column("status", String(16), nullable=False),      # ok | failed
+    Column("last_batch_id", String(36)),
+    Column("records", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
