@@ -97,9 +97,12 @@ def test_tenants_have_separate_chains(engine):
         for i in range(10):
             _append(conn, i, "la")
             _append(conn, i, "sd")
-    for t in ("la", "sd"):
-        res = verify(engine, t)
-        assert res.ok and res.checked == 10, res.problem
+    fill(engine, 40, "sd", per_tx=40)  # a long run of another tenant: empty verify windows for "la"
+    fill(engine, 3, "la")
+    for t, n in (("la", 13), ("sd", 50)):
+        for chunk in (3, 1000):
+            res = verify(engine, t, chunk=chunk)
+            assert res.ok and res.checked == n, res.problem
     raw(engine, "UPDATE audit_event SET outcome = 'permit' WHERE tenant_id = 'sd' AND seq = "
                 "(SELECT max(seq) FROM audit_event WHERE tenant_id = 'sd')")
     assert verify(engine, "la").ok
