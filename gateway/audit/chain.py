@@ -32,7 +32,7 @@ import orjson
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from ..clock import utcnow
+from .. import clock
 from ..store import schema as s
 
 ZERO_HASH = "0" * 64
@@ -156,7 +156,7 @@ def append_many(conn: Connection, tenant: str, events: Iterable[Mapping], **comm
             raise TypeError(f"audit: unknown fields {sorted(unknown)}")
         _check(ev)
         ev["entry"] = normalise_entry(ev.get("entry") or {})
-        ev["recorded_at"] = _utc(ev.get("recorded_at") or utcnow())
+        ev["recorded_at"] = _utc(ev.get("recorded_at") or clock.utcnow())
         evs.append(ev)
     if not evs:
         return []

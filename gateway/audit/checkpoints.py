@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from sqlalchemy import Engine, func, insert, select
 
-from ..clock import utcnow
+from .. import clock
 from ..crypto import signing
 from ..store import schema as s
 from ..store.engine import write_tx
@@ -144,7 +144,7 @@ def checkpoint(engine: Engine, tenant: str, *, key_name: str = KEY_NAME):
         last = _latest(conn, tenant)
         if last is not None and last.seq >= head.seq:
             return last
-        signed_at = utcnow()
+        signed_at = clock.utcnow()
         jws, kid = sign(payload_bytes(tenant, head.seq, head.hash, signed_at), key_name)
         conn.execute(insert(s.audit_checkpoint).values(seq=head.seq, tenant_id=tenant, hash=head.hash,
                                                         signature=jws, key_id=kid, signed_at=signed_at))
@@ -166,7 +166,7 @@ def maybe_checkpoint(engine: Engine, tenant: str, *, every: int = DEFAULT_EVERY,
         due = False
         if max_age is not None:
             signed = last.signed_at if last is not None else None
-            if signed is None or utcnow() - _utc(signed) >= max_age:
+            if signed is None or clock.utcnow() - _utc(signed) >= max_age:
                 due = True
         if not due:
             e = s.audit_event.c
