@@ -19,6 +19,7 @@ log = logging.getLogger("hep.worker")
 
 HANDLERS: dict[str, str] = {
     "ingest": "gateway.jobs.ingest_job:run",
+    "export": "gateway.export.job:run",
 }
 
 

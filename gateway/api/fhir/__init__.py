@@ -15,3 +15,5 @@ from . import patient  # noqa: E402,F401
 from . import clinical  # noqa: E402,F401
 from . import case  # noqa: E402,F401
 from . import accounting  # noqa: E402,F401
+from . import bulk  # noqa: E402,F401
+from . import subscription  # noqa: E402,F401
