@@ -9,3 +9,11 @@ def hints(base: str) -> list[str]:
     for h in HINTS:
         out.extend(h(base))
     return out
+
+
+def _web_signin(base: str) -> list[str]:
+    from .web.demo import signin_hints
+    return signin_hints(base)
+
+
+HINTS.append(_web_signin)  # staff sign-in: demo accounts (gateway/web/demo.py)

@@ -8,6 +8,7 @@ EXTRA_BLUEPRINTS: list[tuple[str, str]] = []
 EXTRA_BLUEPRINTS.append(("gateway.api.oauth", "bp"))  # OAuth token endpoint, SMART discovery, JWKS
 EXTRA_BLUEPRINTS.append(("gateway.api.edfi", "bp"))  # Ed-Fi API SIS vendors push to (/data/v3/ed-fi/...)
 EXTRA_BLUEPRINTS.append(("gateway.api.uploads", "bp"))  # file uploads POST /ingest/<format>, job status
+EXTRA_BLUEPRINTS.append(("gateway.web", "bp"))  # staff pages: sign-in, caseload, passport, identity review
 EXTRA_BLUEPRINTS.append(("gateway.api.hep", "bp"))  # HEP field view GET /hep/v1/youth/<id>
 
 
