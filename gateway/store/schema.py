@@ -399,7 +399,7 @@ subscription = Table(
     Column("id", String(36), primary_key=True),
     tenant(),
     Column("client_id", String(80), ForeignKey("partner.client_id"), nullable=False),  # the owner
-    Column("status", String(16), nullable=False),      # requested | active | error | off
+    Column("status", String(16), nullable=False),      # requested | active | error | off | deleted
     Column("criteria", String(500), nullable=False),
     Column("categories", JSON),                        # categories the criteria names; null: every category
     Column("reason", String(500)),
