@@ -20,7 +20,14 @@ CASES = [  # action, outcome, purpose
     ("read", "deny", "COC"),
     ("search", "permit", "TREAT"),
     ("edfi-read", "error", None),
+    ("passport-view", "permit", "x-CW-CASEMGT"),
+    ("signin", "deny", None),
+    ("consent-revoke", "permit", None),
+    ("caseload-add", "permit", "x-CW-CASEMGT"),
+    ("subscription-delete", "permit", "COC"),
 ]
+ACT = {"read": "R", "search": "R", "passport-view": "R", "edfi-read": "R", "consent-revoke": "U",
+       "caseload-add": "C", "subscription-delete": "D"}
 
 
 def _row(engine, action, outcome, purpose, *, resources=3, client="lausd-sis", youth="youth-1"):
@@ -44,7 +51,9 @@ def test_audit_event_validates(engine, action, outcome, purpose):
     ev = to_audit_event(_row(engine, action, outcome, purpose))
     model = AuditEvent.model_validate(ev)
     assert model.outcome == {"permit": "0", "permit-redacted": "0", "deny": "4", "error": "8"}[outcome]
-    assert ev["action"] == ("R" if action in ("read", "search") else "E")
+    assert ev["action"] == ACT.get(action, "E")
+    assert {"system": "https://hep.lacounty.example/fhir/CodeSystem/hep-audit-action", "code": action} in ev["subtype"] \
+        or action in ("read", "search")
     assert ev["recorded"].endswith("Z")
     if purpose:
         (coding,) = ev["purposeOfEvent"][0]["coding"]
@@ -75,6 +84,10 @@ def test_subtypes(engine):
     assert ev["subtype"] == [{"system": "http://hl7.org/fhir/restful-interaction", "code": "search-type"}]
     ev = to_audit_event(_row(engine, "edfi-read", "permit", "COC"))
     assert ev["type"]["code"] == "110106" and "disclose" in {c["code"] for c in ev["subtype"]}
+    ev = to_audit_event(_row(engine, "signout", "permit", None))
+    assert ev["type"]["code"] == "110114" and "110123" in {c["code"] for c in ev["subtype"]}
+    ev = to_audit_event(_row(engine, "consent-create", "permit", None))
+    assert ev["type"]["code"] == "record-change" and ev["action"] == "C"
 
 
 def test_large_release_lists_the_count_not_every_resource(engine):

@@ -4,12 +4,16 @@
 columns) and returns a plain dict, valid against R4/R4B AuditEvent. Cheap: no model is built.
 
 - type: FHIR REST interactions (read, vread, search*, history, $operation) get
-  audit-event-type `rest`; any other action (a disclosure outside the FHIR API, e.g. Ed-Fi or a
-  passport download) gets DICOM 110106 "Export".
+  audit-event-type `rest`; sign-in/out DICOM 110114 "User Authentication"; changes to what may
+  be shared (consent-*, caseload-*, subscription-*, identity-review, ...: see CHANGE_WORDS) the
+  local hep-audit-type `record-change`; any other action (a disclosure outside the FHIR API:
+  passport or HEP view, Ed-Fi read, notification delivery) DICOM 110106 "Export".
 - subtype: restful-interaction code (read, search-type, operation, ...) and, for an operation,
-  the operation in the local hep-audit-action system ($passport, $export, ...); non-REST actions
-  get ISO 21089 `disclose` plus the action in the local system.
-- action: R for read/search/history, E for operations and other actions.
+  the operation in the local hep-audit-action system ($passport, $export, ...); sign-in/out
+  DICOM 110122/110123; disclosures ISO 21089 `disclose`; always the action itself in
+  hep-audit-action, so nothing is lost.
+- action: R for read/search/history/views, C/U/D for changes (create/add, update/approve/revoke,
+  delete/remove), E for operations, authentication and other disclosures.
 - outcome: 0 permit / permit-redacted, 4 deny, 8 error; outcomeDesc = the decision's reason.
 - purposeOfEvent: v3-ActReason codes as such; local codes (x-...) in the hep-purpose system.
 - agent: the acting user (requestor=true, role = the policy role), the client organization
@@ -29,6 +33,7 @@ CS_PURPOSE = f"{BASE}/CodeSystem/hep-purpose"
 CS_ACTION = f"{BASE}/CodeSystem/hep-audit-action"
 CS_ROLE = f"{BASE}/CodeSystem/hep-role"
 CS_CATEGORY = f"{BASE}/CodeSystem/hep-category"
+CS_AUDIT_TYPE = f"{BASE}/CodeSystem/hep-audit-type"
 NS_CLIENT = f"{BASE}/NamingSystem/client-id"
 NS_USER = f"{BASE}/NamingSystem/user-id"
 NS_GATEWAY = f"{BASE}/NamingSystem/gateway"
@@ -48,6 +53,11 @@ SOURCE_TYPE = "http://terminology.hl7.org/CodeSystem/security-source-type"
 _READS = {"read": "read", "vread": "vread", "search": "search-type", "search-type": "search-type",
           "search-system": "search-system", "search-compartment": "search-compartment",
           "history": "history-instance", "history-instance": "history-instance"}
+_AUTH = {"signin": "110122", "sign-in": "110122", "login": "110122",
+         "signout": "110123", "sign-out": "110123", "logout": "110123"}
+# words in an action name that make it a change to sharing configuration, and its CRUD letter
+CHANGE_WORDS = {"create": "C", "add": "C", "request": "C", "update": "U", "approve": "U",
+                "revoke": "U", "review": "U", "cancel": "U", "delete": "D", "remove": "D"}
 _OUTCOME = {"permit": "0", "permit-redacted": "0", "deny": "4", "error": "8"}
 _CONF = set("ULMNRV")
 MAX_RESOURCE_ENTITIES = 20
@@ -74,6 +84,8 @@ def to_audit_event(row: Any) -> dict:
     action = r["action"]
     outcome = r["outcome"]
 
+    words = action.lstrip("$").replace("_", "-").split("-")
+    change = next((CHANGE_WORDS[w] for w in words if w in CHANGE_WORDS), None)
     if action in _READS:
         type_ = {"system": AUDIT_TYPE, "code": "rest", "display": "RESTful Operation"}
         subtype = [{"system": RESTFUL, "code": _READS[action]}]
@@ -81,11 +93,20 @@ def to_audit_event(row: Any) -> dict:
     elif action.startswith("$"):
         type_ = {"system": AUDIT_TYPE, "code": "rest", "display": "RESTful Operation"}
         subtype = [{"system": RESTFUL, "code": "operation"}, {"system": CS_ACTION, "code": action}]
+        act = change or "E"
+    elif action in _AUTH:
+        type_ = {"system": DCM, "code": "110114", "display": "User Authentication"}
+        subtype = [{"system": DCM, "code": _AUTH[action], "display": "Login" if _AUTH[action] == "110122" else "Logout"},
+                   {"system": CS_ACTION, "code": action}]
         act = "E"
+    elif change:
+        type_ = {"system": CS_AUDIT_TYPE, "code": "record-change", "display": "Change to what may be shared"}
+        subtype = [{"system": CS_ACTION, "code": action}]
+        act = change
     else:
         type_ = {"system": DCM, "code": "110106", "display": "Export"}
         subtype = [{"system": ISO21089, "code": "disclose"}, {"system": CS_ACTION, "code": action}]
-        act = "E"
+        act = "R" if words[-1] in ("view", "read", "search", "page") else "E"
 
     ev: dict[str, Any] = {
         "resourceType": "AuditEvent",
