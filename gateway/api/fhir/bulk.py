@@ -96,7 +96,7 @@ def _kick_off(group_id: str | None):
     now = utcnow()
     params = {"requester": requester_to_params(who), "types": types, "since": since, "group": group_id,
               "output_format": fmt, "as_of": today.isoformat(), "transaction_time": now.isoformat(),
-              "request": request.url, "base_url": settings().base_url}
+              "request": settings().base_url.rstrip("/") + request.full_path.rstrip("?"), "base_url": settings().base_url}
     job_id = jobs.enqueue(engine(), tenant(), "export", params, who.client_id)
     audit("$export", None, "permit", {"job": job_id, "types": types, "since": since, "group": group_id,
                                       "query": request.query_string.decode()[:500]})
