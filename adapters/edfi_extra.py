@@ -99,12 +99,15 @@ def category(collection: str, resource: dict) -> str:
 
 
 def key_of(collection: str, resource: dict) -> str:
+    """The natural key within the collection (the store scopes keys by collection already), the
+    same string every adapter and the Ed-Fi API compute, so a record from any source updates
+    the one stored."""
     try:
-        return natural_key(collection, *ec.key_parts(collection, resource))
+        return natural_key(*ec.key_parts(collection, resource))
     except (KeyError, TypeError):
         pass
     shape = SHAPES.get(_SHAPE_OF.get(collection, ""), {})
-    parts: list = [collection]
+    parts: list = []
     for prop in IDENTITY.get(collection, ()):
         parts.append(resource.get(prop))
     for prop in sorted(REQUIRED.get(collection, ())):

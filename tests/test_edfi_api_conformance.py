@@ -78,11 +78,6 @@ def test_api_and_file_ingest_store_the_same_records(both):
         assert a.client_id is not None and orjson.loads(a.body) == orjson.loads(f.body)
 
 
-@pytest.mark.xfail(strict=True, reason="adapters.edfi_extra.key_of prefixes the collection name to the natural key "
-                                       "(natural_key(collection, *key_parts)) while edfi_common documents and the "
-                                       "CALPADS adapter computes natural_key(*key_parts); the API stores the "
-                                       "CALPADS form so a POST updates CALPADS records. Passes once edfi_extra "
-                                       "drops the prefix.")
 def test_api_and_file_ingest_use_the_same_natural_key_strings(both):
     _, api, _, files = both
     assert {k: v.natural_key for k, v in api.items()} == {k: v.natural_key for k, v in files.items()}

@@ -37,12 +37,19 @@ def _counts(url):
 def test_kill_mid_ingest_leaves_nothing_then_retry_lands(db_url, big_extract, tmp_path):
     open_store(db_url).dispose()  # migrated before the ingest starts, as in production
     env = {**os.environ, "HEP_DATABASE_URL": db_url}
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "ingest", "cws", str(big_extract)], env=env,
+    marker = tmp_path / "mid-batch"
+    # stop inside the batch, after 5,000 records are written but before the commit, then kill -9
+    killable = {**env, "HEP_FAULT": "ingest-mid-batch", "HEP_FAULT_MARKER": str(marker)}
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "ingest", "cws", str(big_extract)], env=killable,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.5)  # well inside a batch that takes several seconds
+    deadline = time.time() + 120
+    while not marker.exists():
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.time() < deadline, "the ingest never reached the middle of its batch"
+        time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be killed; make the extract bigger"
+    assert proc.returncode == -signal.SIGKILL
     after_kill = _counts(db_url)
     assert after_kill == {"youth": 0, "resource": 0, "youth_identifier": 0, "ingest_batch": 0, "care_assignment": 0}
     done = subprocess.run([sys.executable, "-m", "gateway.cli", "ingest", "cws", str(big_extract)], env=env,

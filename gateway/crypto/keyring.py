@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -99,23 +100,33 @@ def rotate(path: Path | None = None) -> KeyRing:
     return ring
 
 
+RECHECK_SECONDS = 2.0  # how stale a rotated key ring may be seen; checking per record cost ingest a stat()
+_checked: tuple[str, float] | None = None
+
+
 def current() -> KeyRing | None:
     """The configured key ring (re-read when the file changes), or None when there is none."""
-    global _cached
-    path = keyring_path()
+    global _cached, _checked
+    path = str(keyring_path())
+    now = time.monotonic()
+    if _cached is not None and _checked is not None and _checked[0] == path and now - _checked[1] < RECHECK_SECONDS:
+        return _cached[2]
     try:
-        mtime = path.stat().st_mtime
+        mtime = os.stat(path).st_mtime
     except FileNotFoundError:
+        _cached, _checked = (path, -1.0, None), (path, now)
         return None
     with _lock:
-        if _cached and _cached[0] == str(path) and _cached[1] == mtime:
+        _checked = (path, now)
+        if _cached and _cached[0] == path and _cached[1] == mtime:
             return _cached[2]
-        ring = KeyRing.from_json(json.loads(path.read_text()))
-        _cached = (str(path), mtime, ring)
+        ring = KeyRing.from_json(json.loads(Path(path).read_text()))
+        _cached = (path, mtime, ring)
         return ring
 
 
 def reset() -> None:
-    global _cached
+    global _cached, _checked
     with _lock:
         _cached = None
+        _checked = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from adapters.base import Subject
 
@@ -27,26 +27,65 @@ class Linker:
 
     def __init__(self, roster: Roster | None = None):
         self.roster = roster or Roster()
+        self._conn = None          # set for lazy linkers: identifiers and candidates read on demand
+        self._tenant = None
+        self._looked: set = set()
 
     @classmethod
-    def load(cls, conn, tenant: str) -> "Linker":
-        """The tenant's youth and identifiers, read once for a batch."""
+    def load(cls, conn, tenant: str, eager: bool = True) -> "Linker":
+        """The tenant's youth and identifiers. Eager (a file batch): everything read once. Lazy
+        (one API record): only the identifiers and candidate youth a subject needs."""
         self = cls()
-        rows = conn.execute(select(s.youth.c.id, s.youth.c.given, s.youth.c.family, s.youth.c.middle,
-                                   s.youth.c.birth_date, s.youth.c.sex, s.youth.c.ssid, s.youth.c.aliases)
-                            .where(s.youth.c.tenant_id == tenant))
-        for r in rows:
-            aliases = [(a.get("given", ""), a.get("family", "")) for a in (r.aliases or [])]
-            self.roster.add(r.id, Person.of(r.given, r.family, r.middle, r.birth_date, r.sex, r.ssid, aliases))
+        if not eager:
+            self._conn, self._tenant = conn, tenant
+            return self
+        for r in conn.execute(_youth_query(tenant)):
+            self._add_person(r)
         for r in conn.execute(select(s.youth_identifier.c.system, s.youth_identifier.c.value,
                                      s.youth_identifier.c.youth_id).where(s.youth_identifier.c.tenant_id == tenant)):
             self.roster.identifiers[(r.system, r.value)] = r.youth_id
         return self
 
+    def _add_person(self, r) -> None:
+        aliases = [(a.get("given", ""), a.get("family", "")) for a in (r.aliases or [])]
+        self.roster.add(r.id, Person.of(r.given, r.family, r.middle, r.birth_date, r.sex, r.ssid, aliases))
+
+    def _fetch(self, subject: Subject) -> None:
+        """Lazy mode: bring in this subject's identifiers, the youth they name, and the youth
+        whose birth date (or transposed birth date) or family name and birth year could match."""
+        if self._conn is None:
+            return
+        ident = s.youth_identifier.c
+        wanted = [i for i in subject.identifiers if i not in self._looked and i not in self.roster.identifiers]
+        youth_ids = set()
+        for system, value in wanted:
+            self._looked.add((system, value))
+            row = self._conn.execute(select(ident.youth_id).where(and_(
+                ident.tenant_id == self._tenant, ident.system == system, ident.value == value))).first()
+            if row:
+                self.roster.identifiers[(system, value)] = row.youth_id
+                youth_ids.add(row.youth_id)
+        y = s.youth.c
+        conds = [y.id.in_(youth_ids)] if youth_ids else []
+        if subject.birth_date:
+            b = date.fromisoformat(subject.birth_date)
+            days = {b} | ({date(b.year, b.day, b.month)} if b.day <= 12 else set())
+            conds.append(y.birth_date.in_(days))
+            if subject.family:
+                conds.append(and_(func.lower(y.family) == subject.family.lower(),
+                                  y.birth_date.between(date(b.year, 1, 1), date(b.year, 12, 31))))
+        if conds:
+            for r in self._conn.execute(_youth_query(self._tenant).where(or_(*conds))):
+                if r.id not in self.roster.people:
+                    self._add_person(r)
+
     def known(self, system: str, value: str) -> str | None:
+        if self._conn is not None and (system, value) not in self.roster.identifiers:
+            self._fetch(Subject(identifiers=((system, value),)))
         return self.roster.identifiers.get((system, value))
 
     def resolve(self, subject: Subject) -> Match:
+        self._fetch(subject)
         ids = self.roster.identifiers
         hits = {ids[i] for i in subject.identifiers if i in ids}
         if len(hits) == 1:
@@ -74,3 +113,8 @@ class Linker:
                 self.roster.identifiers[ident] = youth_id
                 new.append(ident)
         return new
+
+
+def _youth_query(tenant: str):
+    y = s.youth.c
+    return select(y.id, y.given, y.family, y.middle, y.birth_date, y.sex, y.ssid, y.aliases).where(y.tenant_id == tenant)

@@ -12,6 +12,7 @@ from adapters.base import Record
 from ..identity.linker import Linker
 from ..identity.matching import Person
 from ..store import schema as s
+from ..store.bulk import insert_rows
 
 _YOUTH_NS = uuid.UUID("0b7e4f5c-6a1d-4c62-8f0e-3d2b1a9c8e77")
 
@@ -106,12 +107,12 @@ class CaseWriter:
             old = [{**{k: v for k, v in r.items() if k not in ("created_at", "tenant_id", "client_id", "id")},
                     "b_id": r["id"]} for r in rows if r["id"] in have]
             if new:
-                self.conn.execute(s.youth.insert(), new)
+                insert_rows(self.conn, s.youth, new)
             if old:
                 self.conn.execute(update(s.youth).where(and_(y.tenant_id == self.tenant, y.id == bindparam("b_id")))
                                   .values({k: bindparam(k) for k in old[0] if k != "b_id"}), old)
         if self.identifier_rows:
-            self.conn.execute(s.youth_identifier.insert(), self.identifier_rows)
+            insert_rows(self.conn, s.youth_identifier, self.identifier_rows)
             self.identifier_rows = []
         for rtype, rows_by_id in self.projections.items():
             table = _TABLES[rtype]
@@ -119,7 +120,7 @@ class CaseWriter:
             # the extract is authoritative for these rows: replace them (delete + insert keeps one code path)
             for i in range(0, len(ids), 900):
                 self.conn.execute(delete(table).where(and_(table.c.tenant_id == self.tenant, table.c.id.in_(ids[i:i + 900]))))
-            self.conn.execute(table.insert(), list(rows_by_id.values()))
+            insert_rows(self.conn, table, list(rows_by_id.values()))
         self.projections = {}
 
 

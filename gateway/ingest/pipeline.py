@@ -18,9 +18,11 @@ from sqlalchemy import and_, select, update
 import adapters
 from adapters.base import InputRefused, Problem, Record, Subject
 
+from .. import faults
 from ..clock import utcnow
 from ..identity.linker import Linker
 from ..store import schema as s
+from ..store.bulk import insert_rows
 from ..store.engine import write_tx
 from .case import CaseWriter
 from .outbox import passport_changed
@@ -28,6 +30,7 @@ from .resources import ResourceWriter
 from .review import ReviewQueue
 
 PROBLEM_CHUNK = 1000
+FAULT_AFTER = 5000
 CASE_PROJECTED = ("placement", "assignment", "courtOrder", "consent")
 
 
@@ -80,10 +83,10 @@ def _ensure_tenant(conn, tenant: str, now) -> None:
 class _Batch:
     """State of one running batch inside its transaction."""
 
-    def __init__(self, conn, tenant, batch_id, source_system, now, result: BatchResult):
+    def __init__(self, conn, tenant, batch_id, source_system, now, result: BatchResult, eager_identity: bool = True):
         self.conn, self.tenant, self.batch_id, self.source_system, self.now = conn, tenant, batch_id, source_system, now
         self.result = result
-        self.linker = Linker.load(conn, tenant)
+        self.linker = Linker.load(conn, tenant, eager=eager_identity)
         self.case = CaseWriter(conn, tenant, self.linker, now)
         self.writer = ResourceWriter(conn, tenant, batch_id, source_system, now, before_flush=self.case.flush)
         self.review = ReviewQueue(conn, tenant, batch_id, source_system, now)
@@ -111,7 +114,7 @@ class _Batch:
 
     def flush_problems(self) -> None:
         if self.problem_rows:
-            self.conn.execute(s.rejected_record.insert(), self.problem_rows)
+            insert_rows(self.conn, s.rejected_record, self.problem_rows)
             self.problem_rows = []
 
     def out_of_scope(self, rec: Record, reason: str) -> None:
@@ -209,10 +212,12 @@ def ingest(engine, fmt: str, paths: list, *, tenant: str = "la", submitted_by: s
 
 
 def ingest_items(engine, fmt: str, items, *, source_name: str, digest: str, tenant: str = "la",
-                 submitted_by: str = "cli", source_system: str, progress: bool = False) -> BatchResult:
+                 submitted_by: str = "cli", source_system: str, progress: bool = False,
+                 eager_identity: bool = True) -> BatchResult:
     """Ingest already-converted records and problems (from files, or an API request) as one
     atomic batch. `digest` identifies the input: a committed batch with the same digest is
-    reported as a duplicate instead of being applied again."""
+    reported as a duplicate instead of being applied again. `eager_identity=False` (a few
+    records, e.g. one API request) looks identities up on demand instead of loading the roster."""
     result = BatchResult(None, "committed", fmt, source_name)
     b = s.ingest_batch.c
     with engine.connect() as conn:
@@ -234,7 +239,7 @@ def ingest_items(engine, fmt: str, items, *, source_name: str, digest: str, tena
             conn.execute(s.ingest_batch.insert().values(
                 id=batch_id, tenant_id=tenant, format=fmt, source_name=source_name, source_system=source_system[:120],
                 content_sha256=digest, submitted_by=submitted_by[:120], status="running", started_at=now))
-            batch = _Batch(conn, tenant, batch_id, source_system, now, result)
+            batch = _Batch(conn, tenant, batch_id, source_system, now, result, eager_identity)
             for item in items:
                 if isinstance(item, Problem):
                     if item.fatal:
@@ -243,6 +248,9 @@ def ingest_items(engine, fmt: str, items, *, source_name: str, digest: str, tena
                 else:
                     result.records_read += 1
                     batch.record(item)
+                    if result.records_read == FAULT_AFTER:
+                        batch.writer.flush()
+                        faults.point("ingest-mid-batch")   # rows written, transaction still open
                 if bar is not None:
                     bar.update(1)
             batch.finish()

@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, select, update
 from adapters.base import Record
 
 from ..store import schema as s
+from ..store.bulk import insert_rows
 from .sealing import seal
 
 CHUNK = 2000
@@ -91,7 +92,7 @@ class ResourceWriter:
                 .where(and_(r.tenant_id == self.tenant, r.standard == standard, r.rtype == rtype,
                             r.natural_key.in_(keys[i:i + 900]))))
             existing.update({row.natural_key: row for row in rows})
-        inserts, updates, versions = [], [], []
+        inserts, updates, versions, marked = [], [], [], []
         c = self.counts
         for rec, yid in group:
             old = existing.get(rec.key)
@@ -123,6 +124,7 @@ class ResourceWriter:
                     continue
                 updates.append({"b_id": old.id, "version": old.version + 1, "deleted": True, "updated_at": self.now,
                                 "batch_id": self.batch_id})
+                marked.append((old.id, old.version + 1))
                 c.deleted += 1
                 _touch(c, old.youth_id, rec.category)
                 continue
@@ -143,26 +145,31 @@ class ResourceWriter:
                                      security, False, self.batch_id, self.now))
             c.updated += 1
             _touch(c, yid or old.youth_id, rec.category)
-        if inserts:
-            self.conn.execute(s.resource.insert(), inserts)
+        if marked:
+            versions.extend(self._deletion_versions(marked))
+        insert_rows(self.conn, s.resource, inserts)
         full = [u for u in updates if "body" in u]
         marks = [u for u in updates if "body" not in u]
-        if full:
-            self.conn.execute(
-                update(s.resource).where(and_(r.tenant_id == self.tenant, r.id == bindparam("b_id")))
-                .values({k: bindparam(k) for k in full[0] if k != "b_id"}), full)
-        if marks:
-            self.conn.execute(
-                update(s.resource).where(and_(r.tenant_id == self.tenant, r.id == bindparam("b_id")))
-                .values(version=bindparam("version"), deleted=bindparam("deleted"),
-                        updated_at=bindparam("updated_at"), batch_id=bindparam("batch_id")), marks)
-            for u in marks:
-                row = self.conn.execute(select(r.content_hash, r.body, r.key_id, r.category, r.security)
-                                        .where(and_(r.tenant_id == self.tenant, r.id == u["b_id"]))).one()
-                versions.append(_version(self.tenant, u["b_id"], u["version"], row.content_hash, row.body,
-                                         row.key_id, row.category, row.security, True, self.batch_id, self.now))
-        if versions:
-            self.conn.execute(s.resource_version.insert(), versions)
+        for batch, values in ((full, None), (marks, ("version", "deleted", "updated_at", "batch_id"))):
+            if batch:
+                keys = values or [k for k in batch[0] if k != "b_id"]
+                self.conn.execute(
+                    update(s.resource).where(and_(r.tenant_id == self.tenant, r.id == bindparam("b_id")))
+                    .values({k: bindparam(k) for k in keys}), batch)
+        insert_rows(self.conn, s.resource_version, versions)
+
+    def _deletion_versions(self, marked: list[tuple[str, int]]) -> list[dict]:
+        """A deletion is a version too: the last content, marked deleted."""
+        r = s.resource.c
+        out = []
+        ids = dict(marked)
+        keys = list(ids)
+        for i in range(0, len(keys), 900):
+            for row in self.conn.execute(select(r.id, r.content_hash, r.body, r.key_id, r.category, r.security)
+                                         .where(and_(r.tenant_id == self.tenant, r.id.in_(keys[i:i + 900])))):
+                out.append(_version(self.tenant, row.id, ids[row.id], row.content_hash, row.body, row.key_id,
+                                    row.category, row.security, True, self.batch_id, self.now))
+        return out
 
 
 def _security(rec: Record) -> list:

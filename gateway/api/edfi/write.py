@@ -230,7 +230,7 @@ def delete(who, coll: str, row) -> Response:
 def _ingest(engine, tenant, who, records, source_name):
     digest = hashlib.sha256(f"{who.client_id}\x1f{g.get('request_id')}\x1f{uuid.uuid4()}".encode()).hexdigest()
     return ingest_items(engine, FORMAT, iter(records), source_name=source_name, digest=digest, tenant=tenant,
-                        submitted_by=who.client_id, source_system=source_system_of(who))
+                        submitted_by=who.client_id, source_system=source_system_of(who), eager_identity=False)
 
 
 def _respond(engine, tenant, coll, record, result, method, dropped, recreated=False) -> Response:
