@@ -1,5 +1,7 @@
 """AuditEvent rendering validates against the R4B model and carries what an accounting of
-disclosures needs; `accounting()` pages a youth's entries newest first with a total."""
+disclosures needs; `accounting()` pages a youth's entries newest first with a total.
+Rendering is database-independent, so the cases run on SQLite; the accounting query and one
+rendering of a PostgreSQL row run on both."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -47,7 +49,8 @@ def _row(engine, action, outcome, purpose, *, resources=3, client="lausd-sis", y
 
 
 @pytest.mark.parametrize("action,outcome,purpose", CASES)
-def test_audit_event_validates(engine, action, outcome, purpose):
+def test_audit_event_validates(sqlite_engine, action, outcome, purpose):
+    engine = sqlite_engine
     ev = to_audit_event(_row(engine, action, outcome, purpose))
     model = AuditEvent.model_validate(ev)
     assert model.outcome == {"permit": "0", "permit-redacted": "0", "deny": "4", "error": "8"}[outcome]
@@ -76,7 +79,8 @@ def test_audit_event_validates(engine, action, outcome, purpose):
         assert {"Immunization/im-0", "Immunization/im-2"} <= refs
 
 
-def test_subtypes(engine):
+def test_subtypes(sqlite_engine):
+    engine = sqlite_engine
     ev = to_audit_event(_row(engine, "$passport", "permit", "COC"))
     codes = {c["code"] for c in ev["subtype"]}
     assert codes == {"operation", "$passport"} and ev["type"]["code"] == "rest"
@@ -90,14 +94,16 @@ def test_subtypes(engine):
     assert ev["type"]["code"] == "record-change" and ev["action"] == "C"
 
 
-def test_large_release_lists_the_count_not_every_resource(engine):
+def test_large_release_lists_the_count_not_every_resource(sqlite_engine):
+    engine = sqlite_engine
     ev = to_audit_event(_row(engine, "$export", "permit", "x-CW-ADMIN", resources=500))
     AuditEvent.model_validate(ev)
     assert len(ev["entity"]) == 2  # the youth and the disclosed data
     assert ("resource-count", "500") in {(d["type"], d["valueString"]) for d in ev["entity"][1]["detail"]}
 
 
-def test_system_client_without_a_user(engine):
+def test_system_client_without_a_user(sqlite_engine):
+    engine = sqlite_engine
     ev = to_audit_event(_row(engine, "$export", "permit", "x-CW-ADMIN", client="sw-17"))
     AuditEvent.model_validate(ev)
     assert sum(1 for a in ev["agent"] if a["who"]["identifier"]["value"] == "sw-17") == 1
@@ -128,3 +134,6 @@ def test_accounting_pages_newest_first(engine):
         assert rows == [] and total == 8
         for r in accounting(conn, T, "y-a")[0]:
             AuditEvent.model_validate(to_audit_event(r))
+    ev = to_audit_event(_row(engine, "$passport", "permit-redacted", "x-EDU-SUPPORT"))
+    AuditEvent.model_validate(ev)
+    assert ev["recorded"].endswith("Z") and ev["outcome"] == "0"
