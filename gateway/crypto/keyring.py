@@ -107,7 +107,8 @@ _checked: tuple[str, float] | None = None
 def current() -> KeyRing | None:
     """The configured key ring (re-read when the file changes), or None when there is none."""
     global _cached, _checked
-    path = str(keyring_path())
+    env = os.environ
+    path = env.get("HEP_KEYRING") or os.path.join(env.get("HEP_CERTS_DIR", "certs"), "keyring.json")
     now = time.monotonic()
     if _cached is not None and _checked is not None and _checked[0] == path and now - _checked[1] < RECHECK_SECONDS:
         return _cached[2]

@@ -30,5 +30,11 @@ def insert_rows(conn, table: Table, rows: list[dict]) -> None:
         return
     cols = tuple(rows[0])
     sql, procs = _plan(table, cols, dialect.name, dialect)
-    data = [tuple(p(r[c]) if p else r[c] for c, p in zip(cols, procs)) for r in rows]
+    converted = [(i, p) for i, p in enumerate(procs) if p is not None]
+    data = []
+    for r in rows:
+        values = [r[c] for c in cols]
+        for i, p in converted:
+            values[i] = p(values[i])
+        data.append(tuple(values))
     conn.exec_driver_sql(sql, data)
