@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import responses
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from gateway.enforce import decide_categories
 from gateway.ingest.outbox import passport_changed
@@ -17,7 +17,7 @@ from gateway.notify.dispatcher import dead_letters, requeue, status_counts
 from gateway.store import schema as s
 from gateway.store.engine import write_tx
 from tests.helpers import rewrite_zip
-from tests.test_notify_support import (BASE, Clock, Endpoint, Subscriber, age_on, active_person, app_for,
+from tests.test_notify_support import (Clock, Endpoint, Subscriber, age_on, active_person, app_for,
                                        categories_of, deliveries, dispatch, event_number_of, focus_of, load,
                                        make_extract, signature_ok, youth_rows)
 
