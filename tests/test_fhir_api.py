@@ -140,3 +140,19 @@ def test_accounting_of_disclosures_lists_who_looked(store):
     outcomes = {e["resource"]["outcome"] for e in events["entry"]}
     assert "0" in outcomes and outcomes - {"0"}, "both the disclosure and the denial are listed"
     assert stranger.get(f"/fhir/AuditEvent?patient={yid}").status_code == 403
+
+
+def test_an_unapproved_gateway_assignment_grants_nothing(store):
+    from datetime import date as _date
+    app = app_for(store)
+    yid = youth_id(store, 7)
+    with store.begin() as c:
+        c.execute(s.care_assignment.insert().values(
+            id="gw-unapproved", tenant_id="la", youth_id=yid, role="social_worker", person_id="SW-ROGUE",
+            name="Rogue", start_date=_date(2026, 1, 1), source="gateway", approved_by=None))
+    rogue = Partner(app, store, "county_social_worker", "SW-ROGUE", "x-CW-CASEMGT")
+    assert rogue.get(f"/fhir/Patient/{yid}").status_code == 403
+    with store.begin() as c:
+        c.execute(s.care_assignment.update().where(s.care_assignment.c.id == "gw-unapproved")
+                  .values(approved_by="supervisor@dcfs"))
+    assert rogue.get(f"/fhir/Patient/{yid}").status_code == 200

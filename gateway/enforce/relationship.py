@@ -23,6 +23,9 @@ NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 
 
 def _active(a, as_of: date) -> bool:
+    """In force on the day; an assignment added in the gateway counts only once approved."""
+    if a.get("source") == "gateway" and not a.get("approved_by"):
+        return False
     return a["start_date"] <= as_of and (a["end_date"] is None or as_of <= a["end_date"])
 
 
