@@ -49,3 +49,14 @@ def test_a_job_whose_worker_died_is_claimed_again(engine):
         c.execute(update(s.job).where(s.job.c.id == j).values(heartbeat_at=first.heartbeat_at - timedelta(minutes=5)))
     again = jobs.claim(engine, "new-worker", ["ingest"])
     assert again.id == j and again.attempts == 2 and again.worker == "new-worker"
+
+
+def test_a_reclaimed_job_is_finished_only_by_its_new_worker(engine):
+    j = jobs.enqueue(engine, "la", "ingest", {}, "x")
+    old = jobs.claim(engine, "old-worker", ["ingest"])
+    with engine.begin() as c:
+        c.execute(update(s.job).where(s.job.c.id == j).values(heartbeat_at=old.heartbeat_at - timedelta(minutes=5)))
+    jobs.claim(engine, "new-worker", ["ingest"])
+    assert jobs.fail(engine, j, "the old worker woke up and gave up", worker="old-worker") is False
+    assert jobs.complete(engine, j, {"ok": True}, worker="new-worker") is True
+    assert jobs.get(engine, "la", j).status == "completed"

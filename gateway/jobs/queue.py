@@ -61,16 +61,23 @@ def heartbeat(engine, job_id: str, progress: dict | None = None) -> bool:
     return True
 
 
-def complete(engine, job_id: str, result: dict) -> None:
-    with write_tx(engine) as conn:
-        conn.execute(update(s.job).where(and_(s.job.c.id == job_id, s.job.c.status == "running"))
-                     .values(status="completed", result=result, finished_at=utcnow()))
+def _owned(job_id: str, worker: str | None):
+    """A worker finishes only a job it still holds: one presumed dead and reclaimed must not
+    overwrite the outcome of the worker that took it over."""
+    cond = and_(s.job.c.id == job_id, s.job.c.status == "running")
+    return and_(cond, s.job.c.worker == worker[:80]) if worker else cond
 
 
-def fail(engine, job_id: str, error: str) -> None:
+def complete(engine, job_id: str, result: dict, worker: str | None = None) -> bool:
     with write_tx(engine) as conn:
-        conn.execute(update(s.job).where(and_(s.job.c.id == job_id, s.job.c.status == "running"))
-                     .values(status="failed", error=error[:4000], finished_at=utcnow()))
+        return bool(conn.execute(update(s.job).where(_owned(job_id, worker))
+                                 .values(status="completed", result=result, finished_at=utcnow())).rowcount)
+
+
+def fail(engine, job_id: str, error: str, worker: str | None = None) -> bool:
+    with write_tx(engine) as conn:
+        return bool(conn.execute(update(s.job).where(_owned(job_id, worker))
+                                 .values(status="failed", error=error[:4000], finished_at=utcnow())).rowcount)
 
 
 def cancel(engine, tenant: str, job_id: str) -> bool:

@@ -41,11 +41,11 @@ def run_one(engine, name: str | None = None, kinds: list[str] | None = None) -> 
     try:
         fn = handler_for(job.kind)
         result = fn(engine, job, lambda progress: queue.heartbeat(engine, job.id, progress))
-        queue.complete(engine, job.id, result or {})
+        queue.complete(engine, job.id, result or {}, worker=name)
         log.info("job completed", extra={"batch_id": job.id})
     except Exception as e:  # a poison job fails alone; the worker goes on with the next
         log.exception("job failed", extra={"batch_id": job.id})
-        queue.fail(engine, job.id, f"{type(e).__name__}: {e}")
+        queue.fail(engine, job.id, f"{type(e).__name__}: {e}", worker=name)
     return True
 
 

@@ -19,7 +19,7 @@ from .. import engine
 from . import CAPABILITIES, fhir
 from .common import audit, disclose, page_params, searchset, tenant, youth_exists
 from .release import label, redacted_away
-from .wire import fhir_response
+from .wire import fhir_response, instant
 
 SEARCHABLE = ("Immunization", "AllergyIntolerance", "MedicationStatement", "Condition", "Encounter",
               "Observation", "Procedure", "DocumentReference")
@@ -84,7 +84,7 @@ def _resource(row) -> dict:
     res = orjson.loads(unseal(tenant(), row.category, row.body, row.key_id))
     meta = res.setdefault("meta", {})
     meta["versionId"] = str(row.version)
-    meta["lastUpdated"] = row.updated_at.isoformat()
+    meta["lastUpdated"] = instant(row.updated_at)
     return res
 
 

@@ -12,7 +12,7 @@ from .. import engine, settings
 from . import CAPABILITIES, fhir
 from .common import as_of, audit, deny_all, disclose, page_params, searchset, tenant
 from .release import label
-from .wire import fhir_response
+from .wire import fhir_response, instant
 
 SID = "https://hep.lacounty.example/fhir/sid"
 IDENTIFIER_SYSTEMS = {"cws-client": f"{SID}/cws-client-id", "cws-case": f"{SID}/cws-case-id",
@@ -32,7 +32,7 @@ CAPABILITIES["Patient"] = {
 def patient_resource(y, decision: dict | None) -> dict:
     """The youth's canonical Patient. Without demographics_identity permitted it is only an id."""
     p = {"resourceType": "Patient", "id": y.id,
-         "meta": {"versionId": "1", "lastUpdated": y.updated_at.isoformat()}}
+         "meta": {"versionId": "1", "lastUpdated": instant(y.updated_at)}}
     if decision is None:
         return p
     ids = [{"system": IDENTIFIER_SYSTEMS["cws-client"], "value": y.client_id}]

@@ -1,11 +1,20 @@
 """FHIR wire format: JSON responses with the FHIR media type, `_format` handling, ETags."""
 from __future__ import annotations
 
+from datetime import timezone
+
 import orjson
 from flask import Response, abort, request
 
 FHIR_JSON = "application/fhir+json"
 ACCEPTED_FORMATS = {None, "", "json", "application/json", "application/fhir+json"}
+
+
+def instant(ts) -> str:
+    """A FHIR instant: SQLite hands back naive UTC datetimes; FHIR requires the offset."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    return ts.isoformat()
 
 
 def check_format() -> None:
