@@ -5,6 +5,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+FOLDER_FORMATS = ("calpads", "sif")
 HIE_KINDS = {".xml": "ccda", ".hl7": "hl7v2", ".json": "fhir", ".ndjson": "fhir"}
 
 
@@ -22,9 +23,12 @@ def ingest_plan(out_dir: Path, manifest: dict) -> list[tuple[str, list[Path], st
             lea = next((part.split("-")[0] for part in p.parts if part[:7].isdigit() and "-" in part), p.parent.name)
             by_district[lea].append(p)
         for lea, paths in sorted(by_district.items()):
-            # CALPADS reads a district's folder as one feed (course titles and services join across files)
-            paths = [paths[0].parent] if fmt == "calpads" else sorted(paths)
-            plan.append((fmt, paths, f"{fmt}:{lea}", {}))
+            # CALPADS and SIF read a district's folder as one feed: course titles, services and
+            # SchoolInfo RefIds join across its files
+            if fmt in FOLDER_FORMATS:
+                plan.append((fmt, [paths[0].parent], f"{fmt}:{lea}", {"lea_id": lea} if fmt == "sif" else {}))
+            else:
+                plan.append((fmt, sorted(paths), f"{fmt}:{lea}", {}))
     senders = {}
     sidecar = out_dir / "hie" / "senders.json"
     if sidecar.exists():

@@ -31,6 +31,9 @@ from .review import ReviewQueue
 
 PROBLEM_CHUNK = 1000
 FAULT_AFTER = 5000
+# below this an input (one clinical document, one message) looks identities up one by one instead
+# of reading the whole roster
+EAGER_IDENTITY_BYTES = 2 * 1024 * 1024
 CASE_PROJECTED = ("placement", "assignment", "courtOrder", "consent")
 
 
@@ -208,7 +211,12 @@ def ingest(engine, fmt: str, paths: list, *, tenant: str = "la", submitted_by: s
 
     return ingest_items(engine, fmt, items(), source_name=", ".join(p.name for p in paths)[:500],
                         digest=hash_inputs(paths), tenant=tenant, submitted_by=submitted_by,
-                        source_system=source_system or f"{fmt}:{paths[0].name}", progress=progress)
+                        source_system=source_system or f"{fmt}:{paths[0].name}", progress=progress,
+                        eager_identity=_input_bytes(paths) > EAGER_IDENTITY_BYTES)
+
+
+def _input_bytes(paths: list[Path]) -> int:
+    return sum(f.stat().st_size for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
 
 
 def ingest_items(engine, fmt: str, items, *, source_name: str, digest: str, tenant: str = "la",
