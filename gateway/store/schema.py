@@ -455,3 +455,13 @@ edfi_pull_state = Table(
     Column("last_error", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+insight_cache = Table(
+    "insight_cache", metadata,
+    Column("tenant_id", String(16), primary_key=True),
+    Column("kind", String(32), primary_key=True),      # indicators: the published (suppressed) tables
+    Column("as_of", Date, primary_key=True),           # one computation per day (gateway/web/insights/cache.py)
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("payload", JSON, nullable=False),           # aggregate counts after small-cell suppression only
+)
