@@ -10,6 +10,7 @@ EXTRA_BLUEPRINTS.append(("gateway.api.edfi", "bp"))  # Ed-Fi API SIS vendors pus
 EXTRA_BLUEPRINTS.append(("gateway.api.uploads", "bp"))  # file uploads POST /ingest/<format>, job status
 EXTRA_BLUEPRINTS.append(("gateway.web", "bp"))  # staff pages: sign-in, caseload, passport, identity review
 EXTRA_BLUEPRINTS.append(("gateway.api.hep", "bp"))  # HEP field view GET /hep/v1/youth/<id>
+EXTRA_BLUEPRINTS.append(("gateway.web.insights", "bp"))  # county indicators (analysts), feed data quality (operators)
 
 
 def blueprint_factories():
