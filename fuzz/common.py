@@ -22,7 +22,6 @@ import signal
 import tempfile
 import threading
 import zipfile
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -40,18 +39,18 @@ def shared_root() -> Path:
     return Path(os.environ.get("HEP_SHARED_DIR", ROOT.parent / "shared")) / "data"
 
 
-@dataclass
 class Sample:
-    """One seed input. `members` is set for zip formats (name -> bytes); `data` otherwise."""
+    """One seed input. `members` is set for zip formats (name -> bytes); `data` otherwise.
+    (A plain class: hypothesis prints dataclasses field by field in falsifying examples.)"""
 
-    fmt: str
-    name: str
-    data: bytes = field(default=b"", repr=False)
-    members: dict[str, bytes] = field(default_factory=dict, repr=False)
+    __slots__ = ("fmt", "name", "data", "members")
 
-    def __repr__(self) -> str:   # hypothesis prints samples in falsifying examples: keep it short
+    def __init__(self, fmt: str, name: str, data: bytes = b"", members: dict[str, bytes] | None = None):
+        self.fmt, self.name, self.data, self.members = fmt, name, data, dict(members or {})
+
+    def __repr__(self) -> str:
         size = len(self.data) + sum(map(len, self.members.values()))
-        return f"Sample({self.fmt!r}, {self.name!r}, {size} bytes)"
+        return f"Sample({self.fmt!r}, {self.name!r}, <{size} bytes>)"
 
 
 # --- seeds -------------------------------------------------------------------------------------
@@ -223,7 +222,7 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for n, b in members.items():
-            zf.writestr(n, b)
+            zf.writestr(zipfile.ZipInfo(n, date_time=(2026, 1, 1, 0, 0, 0)), b, zipfile.ZIP_DEFLATED)
     return buf.getvalue()
 
 
@@ -250,11 +249,27 @@ def decode_members(data: bytes) -> dict[str, bytes] | None:
 KNOWN_FINDINGS: dict[str, tuple[tuple[str, str], ...]] = {
     # adapters/cws.py _rows / adapters/oneroster_csv.py Bundle.rows: csv.reader raises on a field
     # over 131,072 characters (an unbalanced quote is enough); zipfile/zlib errors from a damaged
-    # zip surface while rows are read (Bad CRC-32 only after the member's rows were yielded).
+    # zip surface while rows are read (Bad CRC-32 only after the member's rows were yielded), and
+    # zipfile.ZipFile() itself raises UnicodeDecodeError / NotImplementedError on a damaged directory.
     "cws": (("Error", "field larger than field limit"), ("BadZipFile", ""), ("error", "while decompressing"),
-            ("NotImplementedError", "compression method"), ("EOFError", ""), ("OSError", "Invalid argument")),
+            ("NotImplementedError", ""), ("EOFError", ""), ("OSError", "Invalid argument"),
+            ("UnicodeDecodeError", "")),
     "oneroster": (("Error", "field larger than field limit"), ("BadZipFile", ""), ("error", "while decompressing"),
-                  ("NotImplementedError", "compression method"), ("EOFError", ""), ("OSError", "Invalid argument")),
+                  ("NotImplementedError", ""), ("EOFError", ""), ("OSError", "Invalid argument"),
+                  ("UnicodeDecodeError", "")),
+    # adapters/fhir.py _sender(): `meta` that is not an object; _Converter.one() / convert_bundle():
+    # a resourceType that is not a string is used as the path string ("path + '.resourceType'").
+    # adapters/calpads_layout.py _year_of(): int() of a year with a non-ASCII digit ("2026-\u00b2027").
+    "calpads": (("ValueError", "invalid literal for int()"),),
+    # adapters/edfi_xml.py _root_of(): xmlns value bytes decoded as UTF-8 before the parser checks them.
+    "edfi-xml": (("UnicodeDecodeError", ""),),
+    # adapters/edfi_json.py _one(): a collection without a schema (file stem or "resource" not an
+    # Ed-Fi collection) skips validation, and edfi_extra.student_subject() then trusts the shape of
+    # studentReference (AttributeError on a string, TypeError on a number).
+    "edfi-json": (("AttributeError", "object has no attribute 'get'"), ("TypeError", "expected string or bytes-like")),
+    # (also adapters/fhir.py subject_of(): a Patient.identifier that is a number is iterated.)
+    "fhir": (("AttributeError", "object has no attribute 'get'"), ("TypeError", "unsupported operand type(s) for +"),
+             ("TypeError", "object is not iterable")),
 }
 
 
@@ -272,7 +287,8 @@ class ContractBroken(AssertionError):
     pass
 
 
-def run_adapter(fmt: str, path: Path, budget_s: float, tolerate_known: bool = True, **options) -> list:
+def run_adapter(fmt: str, path: Path, budget_s: float, tolerate_known: bool = True, use_signal: bool = True,
+                **options) -> list:
     """Convert `path` with the adapter under a time budget and check the adapter contract on
     everything it yields. Returns the items (InputRefused -> []). Raises Hang when over budget,
     ContractBroken when an item breaks the contract, and lets any other exception through (the
@@ -291,7 +307,7 @@ def run_adapter(fmt: str, path: Path, budget_s: float, tolerate_known: bool = Tr
                 return None
             raise
 
-    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+    if use_signal and threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
         def on_alarm(signum, frame):
             raise Hang(f"{fmt}: convert({path.name}) ran over {budget_s:.1f}s")
         old = signal.signal(signal.SIGALRM, on_alarm)
@@ -346,3 +362,115 @@ def check_items(fmt: str, path: Path, items: list) -> None:
                 raise ContractBroken(f"{fmt}: a malformed Record {it.standard!r}/{it.type!r}/{it.category!r}")
         else:
             raise ContractBroken(f"{fmt}: yielded {type(it).__name__}, not Record or Problem")
+
+
+# --- structure-aware mutations -------------------------------------------------------------------
+# Byte mutations of XML and JSON mostly stop at the parser. These keep the document well-formed
+# and change what the adapter's own code reads: a text node, attribute, JSON value or delimited field.
+
+EVIL_STRINGS = ["", " ", "0", "-1", "99999999999999999999999", "2026-02-30", "9999-99-99", "0000-00-00", "1e309",
+                "NaN", "-0", "\u202eevil", "<>&'\"", "=HYPERLINK(\"http://x\")", "+1+1", "@SUM(A1)",
+                "../../etc/passwd", "' OR 1=1--", "\"; DROP TABLE youth;--", "😀" * 50, "A" * 70_000,
+                "\t\r\n", "null", "true", "%s%n", "\\u0000", "20261301", "19000101", "x" * 11, "|^~\\&"]
+EVIL_JSON = [None, 0, -1, 2**63 - 1, 1.5e308, -1e-320, True, False, "", [], {}, [[[[[]]]]], {"a": {"b": {}}},
+             "A" * 70_000, ["x"] * 500] + EVIL_STRINGS[:20]
+XML_FORMATS = ("sif", "edfi-xml", "ccda")
+DELIMITER = {"calpads": b"^", "hl7v2": b"|", "cws": b",", "oneroster": b","}
+
+
+def structured(fmt: str, data: bytes, seed: int, n_ops: int = 3) -> bytes:
+    import random
+    rnd = random.Random(seed)
+    if fmt in XML_FORMATS:
+        return _xml_mutate(data, rnd, n_ops)
+    if fmt in ("edfi-json", "fhir"):
+        return _json_mutate(data, rnd, n_ops)
+    return _field_mutate(data, DELIMITER.get(fmt, b","), rnd, n_ops)
+
+
+def _xml_mutate(data: bytes, rnd, n_ops: int) -> bytes:
+    from lxml import etree
+    try:
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return data
+    els = [e for e in root.iter() if isinstance(e.tag, str)]
+    for _ in range(n_ops):
+        el = rnd.choice(els)
+        op = rnd.randrange(5)
+        try:
+            if op == 0:
+                el.text = rnd.choice(EVIL_STRINGS)
+            elif op == 1 and el.attrib:
+                el.set(rnd.choice(list(el.attrib)), rnd.choice(EVIL_STRINGS))
+            elif op == 2 and el.getparent() is not None:
+                el.getparent().remove(el)
+                els = [e for e in root.iter() if isinstance(e.tag, str)]
+            elif op == 3 and el.getparent() is not None:
+                for _ in range(rnd.choice((1, 2, 50))):
+                    el.addnext(etree.fromstring(etree.tostring(el)))
+                els = [e for e in root.iter() if isinstance(e.tag, str)]
+            elif op == 4 and el.attrib:
+                del el.attrib[rnd.choice(list(el.attrib))]
+        except (ValueError, TypeError):   # e.g. a string lxml will not put in XML: the same as no change
+            pass
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _json_leaves(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield path + (k,)
+            yield from _json_leaves(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield path + (i,)
+            yield from _json_leaves(v, path + (i,))
+
+
+def _json_mutate(data: bytes, rnd, n_ops: int) -> bytes:
+    import orjson
+    try:
+        docs, ndjson = [orjson.loads(data)], False
+    except orjson.JSONDecodeError:
+        try:
+            docs, ndjson = [orjson.loads(line) for line in data.splitlines() if line.strip()], True
+        except orjson.JSONDecodeError:
+            return data
+    if not docs:
+        return data
+    for _ in range(n_ops):
+        d = rnd.randrange(len(docs))
+        paths = list(_json_leaves(docs[d]))
+        if not paths:
+            docs[d] = rnd.choice(EVIL_JSON)
+            continue
+        path = rnd.choice(paths)
+        parent = docs[d]
+        for part in path[:-1]:
+            parent = parent[part]
+        if rnd.random() < 0.2 and isinstance(parent, dict):
+            parent.pop(path[-1], None)
+        else:
+            parent[path[-1]] = rnd.choice(EVIL_JSON)
+    if ndjson:
+        return b"\n".join(orjson.dumps(x) for x in docs) + b"\n"
+    return orjson.dumps(docs[0])
+
+
+def _field_mutate(data: bytes, delim: bytes, rnd, n_ops: int) -> bytes:
+    lines = data.splitlines(keepends=True)
+    if not lines:
+        return data
+    for _ in range(n_ops):
+        i = rnd.randrange(len(lines))
+        body = lines[i].rstrip(b"\r\n")
+        end = lines[i][len(body):]
+        fields = body.split(delim)
+        k = rnd.randrange(len(fields))
+        value = rnd.choice(EVIL_STRINGS).encode()
+        if delim == b",":      # quote it, so it stays one CSV field (the cell content is what is evil)
+            value = b'"' + value.replace(b'"', b'""') + b'"'
+        fields[k] = value if rnd.random() < 0.8 else fields[k] + delim * rnd.choice((1, 30))
+        lines[i] = delim.join(fields) + end
+    return b"".join(lines)
