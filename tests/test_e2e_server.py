@@ -29,7 +29,7 @@ def server(tmp_path, db_url):
     env = {**os.environ, "HEP_DATABASE_URL": db_url, "HEP_BASE_URL": base}
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "2"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
+    deadline = time.time() + 180  # gunicorn on a loaded 2-core CI machine
     while True:
         try:
             requests.get(f"{base}/healthz", timeout=2)
