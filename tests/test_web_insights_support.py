@@ -162,11 +162,11 @@ def model_indicators(c=None, unlinked: set = frozenset()) -> dict:
             stayed += after is not None and after.school_id == before[-1].school_id
         if changes:
             add("origin_retention", num=stayed, den=changes)
-        if cur and cur[-1].grade in ("09", "10", "11", "12"):
+        courses = [x for x in y.courses if x.lea_id in mine]
+        if cur and cur[-1].grade in ("09", "10", "11", "12") and courses:    # no transcript: unknown, not behind
             g = int(cur[-1].grade)
             expected = 60 * (g - 9) + (30 if AS_OF >= date(sy - 1, 12, 20) else 0)
-            earned = sum(x.credits_earned for x in y.courses if x.lea_id in mine)
-            add("on_track", num=int(earned >= expected))
+            add("on_track", num=int(sum(x.credits_earned for x in courses) >= expected))
         if 3 <= age <= 5:
             add("ece", num=int(bool(cur) and cur[-1].grade in ("PS", "KN")))
         latest = {}

@@ -31,12 +31,12 @@ DEN_LABEL = {"origin_retention": "Placement changes"}
 RATE_LABEL = {"share": "Rate (%)", "events_share": "Rate (%)", "per_year": "Changes per youth per year"}
 
 
-def columns(key: str, kind: str) -> list[tuple[str, str]]:
+def columns(key: str, kind: str) -> list[list[str]]:
     cols = [("n", "Youth")]
     if kind == "events_share":
         cols.append(("den", DEN_LABEL[key]))
     cols += [("num", NUM_LABEL[key]), ("rate", RATE_LABEL[kind])]
-    return cols
+    return [list(c) for c in cols]      # lists: the cached JSON reads back the same
 
 
 def _rate(kind: str, a: Acc):
