@@ -151,6 +151,9 @@ def _credits(transcripts: list[Row], current: Enrollment | None, as_of: date, re
         k = ((b.get("courseReference") or {}).get("courseCode"), ref.get("educationOrganizationId"),
              ref.get("schoolYear"), ref.get("termDescriptor"))
         seen[k] = b
+    if not seen:
+        # no transcript on file (the district sends none, or the youth is new): unknown, not zero
+        return {}
     earned = sum(float(b.get("earnedCredits") or 0) for b in seen.values())
     attempted = sum(float(b.get("attemptedCredits") or 0) for b in seen.values())
     out = {"credits_earned": _fact({"earned": earned, "attempted": attempted, "to_graduate": p["to_graduate"]},
