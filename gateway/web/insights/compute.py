@@ -14,12 +14,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import orjson
 from sqlalchemy import and_, select
 
 from adapters.edfi_common import code_of
 
+from ...ingest.sealing import unseal
 from ...passport.facts import compute as derived, enrollments
-from ...passport.rows import _COLS, _row
+from ...passport.rows import _COLS, Row, _row
 from ...store import schema as s
 
 CHUNK = 500
@@ -188,6 +190,10 @@ def district_label(lea: int | None, names: dict) -> str:
     return f"{name} ({lea:07d})" if name and not name.startswith("CDS ") else f"LEA {lea:07d}"
 
 
+_R = s.resource.c
+_FAST = (_R.id, _R.youth_id, _R.standard, _R.rtype, _R.category, _R.body, _R.key_id, _R.source_system, _R.received_at)
+
+
 def compute(engine, tenant: str, as_of: date, *, chunk: int = CHUNK) -> Raw:
     """Counts for every indicator and breakdown; youth are read `chunk` at a time (keyset by id)."""
     t0 = time.perf_counter()
@@ -208,10 +214,13 @@ def compute(engine, tenant: str, as_of: date, *, chunk: int = CHUNK) -> Raw:
                     p.tenant_id == tenant, p.youth_id.in_(ids)))):
                 places[pr.youth_id].append((_date(pr.start_date), _date(pr.end_date), pr.placement_type))
             rows: dict[str, list] = defaultdict(list)
-            for rr in conn.execute(select(*_COLS, r.youth_id).where(and_(
+            for rr in conn.execute(select(*_FAST).where(and_(
                     r.tenant_id == tenant, r.youth_id.in_(ids), r.standard == "edfi", r.rtype.in_(RTYPES),
                     r.deleted.is_(False)))):
-                rows[rr.youth_id].append(_row(tenant, rr))
+                # the passport's Row, without its security labels (no fact reads them)
+                rows[rr.youth_id].append(Row(rr.id, rr.standard, rr.rtype, rr.category, [],
+                                             orjson.loads(unseal(tenant, rr.category, rr.body, rr.key_id)),
+                                             rr.source_system, None, None, rr.received_at))
             for person in people:
                 _one(raw, person, rows.pop(person.id, []), sorted(places.pop(person.id, [])), as_of,
                      school_lea, lea_names)

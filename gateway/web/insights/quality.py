@@ -11,12 +11,13 @@ import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 
+import orjson
 from sqlalchemy import and_, case, func, or_, select
 
 from adapters.edfi_common import ATTENDANCE_SUMMARY
 
+from ...ingest.sealing import unseal
 from ...passport.facts import school_year_of
-from ...passport.rows import _COLS, _row
 from ...store import schema as s
 
 WINDOW_DAYS = 30
@@ -122,9 +123,10 @@ def completeness(conn, tenant: str, today: date) -> list[dict]:
                 **_ratio(with_ssid, in_care)})
 
     def bodies(rtypes):
-        q = select(*_COLS, r.youth_id).where(and_(r.tenant_id == tenant, r.rtype.in_(rtypes), r.deleted.is_(False)))
+        q = select(r.rtype, r.category, r.body, r.key_id, r.source_system, r.youth_id).where(and_(
+            r.tenant_id == tenant, r.rtype.in_(rtypes), r.deleted.is_(False)))
         for row in conn.execution_options(yield_per=2000).execute(q):
-            yield row, _row(tenant, row).body
+            yield row, orjson.loads(unseal(tenant, row.category, row.body, row.key_id))
 
     sy = school_year_of(today)
     exited, coded = Counter(), Counter()
