@@ -12,7 +12,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator, Union
+from typing import IO, Union
 
 import orjson
 
@@ -135,6 +135,15 @@ class Problem:
 
 
 Item = Union[Record, Problem]
+
+
+class FieldError(ValueError):
+    """A value an adapter cannot map, naming the field (and line when the adapter knows it)."""
+
+    def __init__(self, field: str, message: str, line: int | None = None):
+        super().__init__(message)
+        self.field = field
+        self.line = line
 
 
 class InputRefused(Exception):

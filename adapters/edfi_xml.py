@@ -28,7 +28,7 @@ from typing import Iterator
 from lxml import etree
 
 from . import xmlsafe
-from .base import InputRefused, Item, Problem, Record, truncate
+from .base import InputRefused, Item, Problem, truncate
 from .edfi_extra import edfi_record, student_subject, validate_and_prune
 from .edfi_xml_convert import ConvertError, Converter, local
 from .edfi_xml_shapes import COLLECTIONS

@@ -18,23 +18,17 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from .base import FieldError
 from .edfi_xml_shapes import SHAPES
+from .xmlsafe import local  # noqa: F401  (re-exported for the Ed-Fi XML modules)
 
 _YEAR_PAIR = re.compile(r"^(\d{4})-(\d{4})$")
 
 
-class ConvertError(ValueError):
-    def __init__(self, field: str, message: str, line: int | None = None):
-        super().__init__(message)
-        self.field = field
-        self.line = line
+class ConvertError(FieldError):
+    pass
 
 
-def local(tag) -> str:
-    if not isinstance(tag, str):
-        return ""
-    i = tag.rfind("}")
-    return tag[i + 1:] if i >= 0 else tag
 
 
 _ACRONYM = re.compile(r"^([A-Z]+)(?=[A-Z][a-z])|^([A-Z]+)$")

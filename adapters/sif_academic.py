@@ -12,7 +12,7 @@ from typing import Iterator
 
 from . import edfi_common as ec
 from .base import Item, Problem
-from .sif_objects import NS, SifError, child, children, local, mapped, sif_date, text, year_of
+from .sif_objects import NS, SifError, child, children, mapped, sif_date, text, year_of
 
 
 def _schools(el) -> dict[str, int]:

@@ -7,22 +7,15 @@ from datetime import datetime
 from mappings import translate
 
 from . import edfi_common as ec
+from .base import FieldError
+from .xmlsafe import local  # noqa: F401  (re-exported for the SIF modules)
 
 NS = "uri://sifassociation.org"
 NAMESPACES = ("http://www.sifinfo.org/infrastructure/2.x", "http://www.sifinfo.org/infrastructure/1.x", "")
 
 
-class SifError(ValueError):
-    def __init__(self, field: str, message: str, line: int | None = None):
-        super().__init__(message)
-        self.field = field
-        self.line = line
-
-
-def local(tag) -> str:
-    if not isinstance(tag, str):
-        return ""
-    return tag[tag.rfind("}") + 1:]
+class SifError(FieldError):
+    pass
 
 
 def child(el, *path):

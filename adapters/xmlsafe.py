@@ -32,6 +32,14 @@ def _parser(**kw) -> etree.XMLParser:
     )
 
 
+def local(tag) -> str:
+    """An element's name without its namespace ("" for comments and processing instructions)."""
+    if not isinstance(tag, str):
+        return ""
+    i = tag.rfind("}")
+    return tag[i + 1:] if i >= 0 else tag
+
+
 def check_prolog(head: bytes, name: str) -> None:
     """Refuse entity declarations and DOCTYPEs: none of our formats use them."""
     if _ENTITY.search(head):

@@ -1,7 +1,7 @@
 """The review queue as people read it: incoming person beside the candidate youth."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from ..store import schema as s
 

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 from ..clock import utcnow
 from ..enforce import decide_categories
 from ..passport.facts import compute, enrollments, school_year_of
-from ..passport.rows import load_rows, load_schools
+from ..passport.rows import load_rows
 from ..store import schema as s
 
 A = s.care_assignment.c

@@ -15,7 +15,7 @@ from ..enforce import decide_categories
 from ..store import schema as s
 from ..store.engine import write_tx
 from . import accounts, bp, caseload, passport_view
-from .nav import NAV, home_endpoint, items_for
+from .nav import home_endpoint, items_for
 from .security import (audit, check_csrf, csrf_token, engine, load_user, login_required, requester,
                        start_session, tenant)
 

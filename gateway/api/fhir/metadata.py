@@ -1,7 +1,6 @@
 """GET /fhir/metadata: the CapabilityStatement, built from what the capability modules declare."""
 from __future__ import annotations
 
-from flask import current_app
 
 from ... import __version__
 from .. import settings

@@ -27,7 +27,7 @@ import orjson
 from adapters import edfi_common as ec
 from mappings import translate
 
-from .sif import absence_dates, term_dates
+from .sif import absence_dates
 
 FORMATS = ("edfi-xml", "edfi-json")
 NS = "http://ed-fi.org/5.2.0"
