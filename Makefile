@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench clean lint-policy
+.PHONY: demo test install bench clean lint-policy fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+# atheris harness per adapter for FUZZ_SECONDS each (seed corpus from ../shared samples into
+# var/fuzz-corpus/, crashes saved in var/fuzz-crashes/), then the long hypothesis and schemathesis runs
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,fuzz]'
+	$(BIN)/python fuzz/build_corpus.py
+	for f in fuzz/fuzz_*.py; do echo "== $$f"; FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python $$f || exit 1; done
+	HEP_FUZZ_EXAMPLES=500 HEP_FUZZ_API_EXAMPLES=200 $(BIN)/python -m pytest -q tests/test_fuzz_adapters.py tests/test_fuzz_api.py
 
 lint-policy: $(STAMP)
 	$(BIN)/hep policy lint
