@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import date, timedelta
@@ -38,9 +39,13 @@ EXP0 = date(2027, 1, 1)
 def start_server(db_url: str, port: int, env_extra: dict | None = None) -> subprocess.Popen:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HEP_DATABASE_URL": db_url, "HEP_BASE_URL": base, **(env_extra or {})}
+    # stderr to a file, never an unread pipe: under errors the logs would fill it and block every thread
+    log = tempfile.NamedTemporaryFile(prefix="hep-server-", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "2",
-                             "--threads", "4"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             "--threads", "4"], env=env, stdout=subprocess.DEVNULL, stderr=log,
                             start_new_session=True)
+    proc.log_path = log.name
+    log.close()
     deadline = time.time() + 90
     while True:
         try:
@@ -49,7 +54,7 @@ def start_server(db_url: str, port: int, env_extra: dict | None = None) -> subpr
         except requests.RequestException:
             pass
         if proc.poll() is not None:
-            raise AssertionError(proc.stderr.read().decode()[-2000:])
+            raise AssertionError(Path(proc.log_path).read_text()[-2000:])
         if time.time() > deadline:
             kill_all(proc)
             raise AssertionError("the server did not start")
@@ -71,6 +76,7 @@ def kill_all(proc: subprocess.Popen) -> list[int]:
     except ProcessLookupError:
         pass
     proc.wait(timeout=30)
+    Path(getattr(proc, "log_path", "/nonexistent")).unlink(missing_ok=True)
     return pids
 
 
@@ -81,6 +87,7 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             kill_all(proc)
+    Path(getattr(proc, "log_path", "/nonexistent")).unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
