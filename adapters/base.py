@@ -8,8 +8,12 @@ grow with file size).
 from __future__ import annotations
 
 import codecs
+import contextlib
+import csv
 import hashlib
 import io
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Union
@@ -148,6 +152,20 @@ class FieldError(ValueError):
 
 class InputRefused(Exception):
     """The input as a whole is refused (hostile, too large, unreadable). Carries a clear message."""
+
+
+# What a damaged container or CSV raises while being read: the input as a whole is refused (the
+# ingest is atomic, so rows already read are rolled back), never a crash.
+DAMAGED_INPUT = (csv.Error, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, UnicodeDecodeError,
+                 zipfile.LargeZipFile)
+
+
+@contextlib.contextmanager
+def refusing_damaged(name: str):
+    try:
+        yield
+    except DAMAGED_INPUT as e:
+        raise InputRefused(f"{name}: damaged input, refused whole ({type(e).__name__}: {e})") from None
 
 
 def natural_key(*parts) -> str:

@@ -56,7 +56,7 @@ def record_types() -> frozenset[str]:
 
 def _year_of(text: str) -> int | None:
     t = text.strip()
-    if len(t) == 9 and t[4] == "-" and t[:4].isdigit() and t[5:].isdigit():
+    if len(t) == 9 and t.isascii() and t[4] == "-" and t[:4].isdigit() and t[5:].isdigit():
         return int(t[5:])
     return None
 

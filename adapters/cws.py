@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Iterator
 
-from .base import InputRefused, Item, Problem, Record, Subject, natural_key, truncate
+from .base import refusing_damaged, InputRefused, Item, Problem, Record, Subject, natural_key, truncate
 from .cws_layout import (CONSENT_FORMS, CONSENT_GRANTORS, CONSENT_RECIPIENTS, CONSENT_STATUSES,
                          JURISDICTION_CODES, ORDER_STATUSES, ORDER_TYPES, PLACEMENT_TYPES, REQUIRED,
                          ROLE_CODES, TABLES)
@@ -276,35 +276,36 @@ def _rows(src: _Source, table: str) -> Iterator[tuple[int, dict | None, str | Pr
 
 
 def convert(path, **options) -> Iterator[Item]:
-    src = _Source(Path(path))
-    aliases: dict[str, list[dict]] = {}
-    for line, row, raw in _rows(src, "aliases"):
-        if row is None:
-            yield raw
-            continue
-        try:
-            aliases.setdefault(_client_id(row), []).append(
-                {"given": row.get("alias_first_name", "").strip(), "middle": row.get("alias_middle_name", "").strip() or None,
-                 "family": row["alias_last_name"].strip(), "type": row.get("alias_type", "").strip() or "AKA"})
-        except RowError as e:
-            yield Problem(src.label("aliases"), line, e.field, str(e), raw=truncate(raw))
-    for table in ORDER:
-        label = src.label(table)
-        for line, row, raw in _rows(src, table):
+    with refusing_damaged(Path(path).name):
+        src = _Source(Path(path))
+        aliases: dict[str, list[dict]] = {}
+        for line, row, raw in _rows(src, "aliases"):
             if row is None:
                 yield raw
                 continue
             try:
-                if table == "clients":
-                    resource, subject = _client(row, aliases)
-                    yield Record("case", "youth", "demographics_identity", resource, {"file": label, "line": line},
-                                 key=resource["client_id"], subject=subject)
-                    continue
-                rtype, category, key_field, mapper = _MAPPERS[table]
-                resource = mapper(row)
-                if rtype == "assignment" and resource["role"] == "education_rights_holder":
-                    category = "erh_identity"
-                yield Record("case", rtype, category, resource, {"file": label, "line": line},
-                             key=natural_key(resource[key_field]), subject=_ref(resource["client_id"]))
+                aliases.setdefault(_client_id(row), []).append(
+                    {"given": row.get("alias_first_name", "").strip(), "middle": row.get("alias_middle_name", "").strip() or None,
+                     "family": row["alias_last_name"].strip(), "type": row.get("alias_type", "").strip() or "AKA"})
             except RowError as e:
-                yield Problem(label, line, e.field, str(e), raw=truncate(raw))
+                yield Problem(src.label("aliases"), line, e.field, str(e), raw=truncate(raw))
+        for table in ORDER:
+            label = src.label(table)
+            for line, row, raw in _rows(src, table):
+                if row is None:
+                    yield raw
+                    continue
+                try:
+                    if table == "clients":
+                        resource, subject = _client(row, aliases)
+                        yield Record("case", "youth", "demographics_identity", resource, {"file": label, "line": line},
+                                     key=resource["client_id"], subject=subject)
+                        continue
+                    rtype, category, key_field, mapper = _MAPPERS[table]
+                    resource = mapper(row)
+                    if rtype == "assignment" and resource["role"] == "education_rights_holder":
+                        category = "erh_identity"
+                    yield Record("case", rtype, category, resource, {"file": label, "line": line},
+                                 key=natural_key(resource[key_field]), subject=_ref(resource["client_id"]))
+                except RowError as e:
+                    yield Problem(label, line, e.field, str(e), raw=truncate(raw))

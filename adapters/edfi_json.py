@@ -13,6 +13,7 @@ from typing import Iterator
 
 import orjson
 
+from .edfi_schema import COLLECTIONS as KNOWN_COLLECTIONS
 from .base import InputRefused, Item, Problem, truncate
 from .edfi_extra import edfi_record, student_subject, validate_and_prune
 
@@ -71,6 +72,10 @@ def _one(body, fname, src, line, default, source, ssid_mode) -> Iterator[Item]:
     action = "delete" if body.pop("_action", None) == "delete" else "upsert"
     if not coll or not isinstance(coll, str):
         yield Problem(file=fname, line=line, field="resource", message="no collection: add \"resource\": \"<collection>\"")
+        return
+    if coll not in KNOWN_COLLECTIONS:
+        yield Problem(file=fname, line=line, field="resource",
+                      message=f"{coll!r} is not an Ed-Fi collection the gateway keeps ({', '.join(sorted(KNOWN_COLLECTIONS))})")
         return
     for meta in ("id", "_etag", "_lastModifiedDate", "link"):
         body.pop(meta, None)

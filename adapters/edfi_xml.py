@@ -71,9 +71,12 @@ def _root_of(path: Path) -> tuple[str, str]:
     m = _ROOT.search(head)
     if not m:
         raise InputRefused(f"{path.name}: no Ed-Fi Interchange root element in the first 64 KB")
-    prefix = (m.group(1) or b"")[:-1].decode()
-    ns = next((v.decode() for p, v in _XMLNS.findall(m.group(3)) if (p or b"").decode() == prefix), "")
-    return m.group(2).decode(), ns
+    try:
+        prefix = (m.group(1) or b"")[:-1].decode()
+        ns = next((v.decode() for p, v in _XMLNS.findall(m.group(3)) if (p or b"").decode() == prefix), "")
+        return m.group(2).decode(), ns
+    except UnicodeDecodeError:
+        raise InputRefused(f"{path.name}: the root element is not valid UTF-8") from None
 
 
 def _files(path: Path) -> list[Path]:

@@ -74,7 +74,8 @@ def key_of(res: dict, sender: str) -> str:
     rtype = res.get("resourceType")
     if res.get("id"):
         return natural_key("fhir", sender, rtype, res["id"])
-    for ident in res.get("identifier") or ():
+    idents = res.get("identifier")
+    for ident in idents if isinstance(idents, list) else ():
         if isinstance(ident, dict) and ident.get("value"):
             return natural_key("fhir", sender, rtype, ident.get("system", ""), ident["value"])
     body = {k: v for k, v in res.items() if k not in ("id", "meta", "text")}
@@ -84,8 +85,9 @@ def key_of(res: dict, sender: str) -> str:
 
 def subject_of(pat: dict, sender: str) -> Subject:
     ids = []
-    for ident in pat.get("identifier") or ():
-        if not isinstance(ident, dict) or not ident.get("value"):
+    idents = pat.get("identifier")
+    for ident in idents if isinstance(idents, list) else ():
+        if not isinstance(ident, dict) or not isinstance(ident.get("value"), str) or not ident["value"]:
             continue
         system = ident.get("system") or ""
         codes = {c.get("code") for c in ((ident.get("type") or {}).get("coding") or ()) if isinstance(c, dict)}
@@ -189,7 +191,9 @@ class _Converter:
 # --- bundles and NDJSON -----------------------------------------------------------------------
 
 def _sender(options: dict, res: dict) -> str:
-    return options.get("sender") or ((res.get("meta") or {}).get("source") if isinstance(res, dict) else None) or "fhir"
+    meta = res.get("meta") if isinstance(res, dict) else None
+    source = meta.get("source") if isinstance(meta, dict) else None
+    return options.get("sender") or (source if isinstance(source, str) else None) or "fhir"
 
 
 def convert_bundle(bundle: dict, name: str, options: dict) -> Iterator[Item]:
@@ -197,7 +201,7 @@ def convert_bundle(bundle: dict, name: str, options: dict) -> Iterator[Item]:
     sender = _sender(options, bundle)
     if bundle.get("resourceType") != "Bundle":
         entries = [{"resource": bundle}]
-        base = bundle.get("resourceType") or "resource"
+        base = bundle.get("resourceType") if isinstance(bundle.get("resourceType"), str) else "resource"
         paths = [base]
     else:
         btype = bundle.get("type")
@@ -277,7 +281,7 @@ def convert_ndjson(fh, name: str, options: dict) -> Iterator[Item]:
         subjects = {}
         if res.get("resourceType") == "Patient" and res.get("id"):
             subjects[f"Patient/{resource_id('Patient', key_of(res, sender))}"] = subject_of(res, sender)
-        rtype = res.get("resourceType") or "resource"
+        rtype = res.get("resourceType") if isinstance(res.get("resourceType"), str) else "resource"
         yield _ndjson_subject(conv.one(res, sender, refmap, True, {"line": n}, rtype, subjects, None), sender, res)
 
 

@@ -22,7 +22,7 @@ from typing import Iterator
 
 from mappings import translate
 
-from .base import InputRefused, Item, Problem, Subject
+from .base import refusing_damaged, InputRefused, Item, Problem, Subject
 from . import edfi_common as ec
 from .edfi_extra import edfi_record, validate_and_prune
 from .oneroster_csv import Bundle, RowError, iso_date, split_list, user_ids
@@ -100,32 +100,33 @@ class _Ctx:
 
 
 def convert(path, *, tenant: str | None = None, school_ids: dict | None = None, **_options) -> Iterator[Item]:
-    path = Path(path)
-    if not path.exists():
-        raise InputRefused(f"{path}: no such file or folder")
-    b = Bundle(path)
-    yield from b.read_manifest()
-    src = b.manifest.get("source.systemCode") or ""
-    tenant = tenant or (src if src and src != "absent" else path.stem)
-    cx = _Ctx(b, tenant, dict(school_ids or {}))
-    for table, into in (("orgs", cx.orgs), ("academicSessions", cx.sessions), ("courses", cx.courses),
-                        ("classes", cx.classes), ("demographics", cx.demo)):
-        if b.has(table):
-            yield from cx.load(table, into)
-    if b.layout == "1.2" and b.has("roles"):
-        for item in b.rows("roles"):
-            if isinstance(item, Problem):
-                yield item
-            else:
-                _, rec = item
-                cx.roles.setdefault(rec.get("userSourcedId", ""), []).append((rec.get("role", ""), rec.get("orgSourcedId", "")))
-    yield from _orgs(cx)
-    yield from _users(cx)
-    yield from _enrollments(cx)
-    if b.has("results"):
-        yield Problem(file=b.label("results"), line=None, field=None, severity="warning",
-                      message="results.csv (gradebook scores) is not converted: OneRoster line-item scores are not "
-                              "Ed-Fi grading-period grades")
+    with refusing_damaged(Path(path).name):
+        path = Path(path)
+        if not path.exists():
+            raise InputRefused(f"{path}: no such file or folder")
+        b = Bundle(path)
+        yield from b.read_manifest()
+        src = b.manifest.get("source.systemCode") or ""
+        tenant = tenant or (src if src and src != "absent" else path.stem)
+        cx = _Ctx(b, tenant, dict(school_ids or {}))
+        for table, into in (("orgs", cx.orgs), ("academicSessions", cx.sessions), ("courses", cx.courses),
+                            ("classes", cx.classes), ("demographics", cx.demo)):
+            if b.has(table):
+                yield from cx.load(table, into)
+        if b.layout == "1.2" and b.has("roles"):
+            for item in b.rows("roles"):
+                if isinstance(item, Problem):
+                    yield item
+                else:
+                    _, rec = item
+                    cx.roles.setdefault(rec.get("userSourcedId", ""), []).append((rec.get("role", ""), rec.get("orgSourcedId", "")))
+        yield from _orgs(cx)
+        yield from _users(cx)
+        yield from _enrollments(cx)
+        if b.has("results"):
+            yield Problem(file=b.label("results"), line=None, field=None, severity="warning",
+                          message="results.csv (gradebook scores) is not converted: OneRoster line-item scores are not "
+                                  "Ed-Fi grading-period grades")
 
 
 def _orgs(cx: _Ctx) -> Iterator[Item]:

@@ -156,3 +156,19 @@ def test_an_unapproved_gateway_assignment_grants_nothing(store):
         c.execute(s.care_assignment.update().where(s.care_assignment.c.id == "gw-unapproved")
                   .values(approved_by="supervisor@dcfs"))
     assert rogue.get(f"/fhir/Patient/{yid}").status_code == 200
+
+
+def test_category_search_reads_allergy_categories_that_are_plain_codes(store):
+    """AllergyIntolerance.category is a list of codes, not CodeableConcepts (found by schemathesis)."""
+    app = app_for(store)
+    with store.connect() as c:
+        yid = c.execute(select(s.resource.c.youth_id).where(s.resource.c.rtype == "AllergyIntolerance")).scalars().first()
+    worker = Partner(app, store, "county_social_worker", person_of(store, yid, "social_worker"), "x-CW-CASEMGT")
+    every = worker.get(f"/fhir/AllergyIntolerance?patient={yid}").get_json()["entry"]
+    assert every
+    cats = {c for e in every for c in e["resource"].get("category", []) if isinstance(c, str)}
+    for cat in cats | {"no-such-category"}:
+        r = worker.get(f"/fhir/AllergyIntolerance?patient={yid}&category={cat}")
+        assert r.status_code == 200
+        assert {e["resource"]["id"] for e in r.get_json()["entry"]} == {
+            e["resource"]["id"] for e in every if cat in e["resource"].get("category", [])}

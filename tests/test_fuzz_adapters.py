@@ -156,10 +156,9 @@ def test_memory_peak_is_bounded_on_a_bounded_input(fmt, shared_data_dir):
         assert peak < PEAK_LIMIT, f"{fmt}: {peak:,} bytes peak for a {BIG:,}-byte field"
 
 
-# --- findings: reproducers of the crashes the fuzzers found (strict xfail until fixed) ----------
-# fuzz/common.KNOWN_FINDINGS lets the fuzzers above keep looking past these; each entry there is
-# reproduced here with a minimal, deterministic input. When an adapter is fixed its test XPASSes
-# (a failure under strict): then delete the xfail mark and the KNOWN_FINDINGS entry.
+# --- findings: the crashes the fuzzers found, kept as regression tests ---------------------------
+# Each was a strict xfail until its adapter was fixed; a new finding goes in
+# fuzz/common.KNOWN_FINDINGS (so the fuzzers look past it) with a strict-xfail reproducer here.
 
 def _contract(fmt: str, path: Path) -> list:
     return common.run_adapter(fmt, path, BUDGET_S, tolerate_known=False)
@@ -193,7 +192,6 @@ ZIP_FINDING = ("adapters/cws.py _Source / adapters/oneroster_csv.py Bundle only 
                "or zlib.error while rows are read")
 
 
-@pytest.mark.xfail(strict=True, reason=CSV_FINDING)
 @pytest.mark.parametrize("fmt,member", [("cws", "clients.csv"), ("oneroster", "users.csv")])
 @pytest.mark.parametrize("how", ["long-field", "unbalanced-quote"])
 def test_finding_csv_field_over_the_csv_module_limit(fmt, member, how, shared_data_dir, tmp_path):
@@ -204,7 +202,6 @@ def test_finding_csv_field_over_the_csv_module_limit(fmt, member, how, shared_da
     _contract(fmt, path)
 
 
-@pytest.mark.xfail(strict=True, reason=ZIP_FINDING)
 @pytest.mark.parametrize("fmt,member", [("cws", "clients.csv"), ("oneroster", "users.csv")])
 @pytest.mark.parametrize("stored", [True, False], ids=["bad-crc", "bad-deflate"])
 def test_finding_damaged_zip_member(fmt, member, stored, shared_data_dir, tmp_path):
@@ -218,7 +215,6 @@ FHIR_FINDING = ("adapters/fhir.py: _sender() calls .get on `meta` without checki
                 "path string (TypeError: int/float + str), subject_of() iterates a numeric Patient.identifier")
 
 
-@pytest.mark.xfail(strict=True, reason=FHIR_FINDING)
 @pytest.mark.parametrize("suffix", [".json", ".ndjson"])
 @pytest.mark.parametrize("body", [
     b'{"resourceType":"Immunization","meta":"oops"}',
@@ -233,8 +229,6 @@ def test_finding_fhir_json_of_the_wrong_type(body, suffix, tmp_path):
     _contract("fhir", path)
 
 
-@pytest.mark.xfail(strict=True, reason="adapters/calpads_layout.py _year_of(): int() of an academic year whose "
-                   "digits pass str.isdigit() but are not ASCII ('2026-\u00b2027') raises ValueError")
 def test_finding_calpads_academic_year_with_a_non_ascii_digit(shared_data_dir, tmp_path):
     sample = next(s for s in common.seeds("calpads", shared_data_dir) if s.name.endswith("_SPRG.txt"))
     assert b"^2026-2027^" in sample.data
@@ -242,8 +236,6 @@ def test_finding_calpads_academic_year_with_a_non_ascii_digit(shared_data_dir, t
     _contract("calpads", common.write_input(tmp_path, sample, data=bad))
 
 
-@pytest.mark.xfail(strict=True, reason="adapters/edfi_xml.py _root_of(): the root's xmlns value is decoded as "
-                   "UTF-8 before the XML parser has checked the bytes (UnicodeDecodeError)")
 def test_finding_edfi_xml_namespace_with_invalid_utf8(tmp_path):
     path = tmp_path / "Student.xml"
     path.write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n<InterchangeStudent xmlns="http://ed-fi.org/\x97">'
@@ -251,8 +243,6 @@ def test_finding_edfi_xml_namespace_with_invalid_utf8(tmp_path):
     _contract("edfi-xml", path)
 
 
-@pytest.mark.xfail(strict=True, reason=ZIP_FINDING + "; zipfile.ZipFile() raises UnicodeDecodeError for a member "
-                   "name flagged UTF-8 that is not, and only BadZipFile is caught")
 @pytest.mark.parametrize("fmt", ZIP_FORMATS)
 def test_finding_zip_member_name_not_utf8(fmt, shared_data_dir, tmp_path):
     import io
@@ -266,9 +256,6 @@ def test_finding_zip_member_name_not_utf8(fmt, shared_data_dir, tmp_path):
     _contract(fmt, path)
 
 
-@pytest.mark.xfail(strict=True, reason="adapters/edfi_json.py _one(): a collection with no schema (an NDJSON "
-                   "'resource' or a file stem that is not an Ed-Fi collection) is kept unvalidated, and "
-                   "edfi_extra.student_subject() then crashes on a studentReference that is a string or a number")
 @pytest.mark.parametrize("ref", [b'"x"', b'{"studentUniqueId": -1}'])
 def test_finding_edfi_json_unknown_collection_is_not_validated(ref, tmp_path):
     path = tmp_path / "feed.ndjson"
@@ -276,11 +263,9 @@ def test_finding_edfi_json_unknown_collection_is_not_validated(ref, tmp_path):
     _contract("edfi-json", path)
 
 
-def test_edfi_json_unknown_collection_names_are_kept_as_record_types(tmp_path):
-    """Documents the finding above: a type name no Ed-Fi schema knows becomes a Record type (the
-    ingest decides what to do with it). Fails, as a reminder to drop the xfail above, once the
-    adapter refuses unknown collections."""
+def test_edfi_json_refuses_collections_it_has_no_schema_for(tmp_path):
+    """A type name no Ed-Fi schema knows is a Problem, never a Record type the store would keep."""
     path = tmp_path / "feed.ndjson"
     path.write_bytes(b'{"resource": "evilThings", "studentReference": {"studentUniqueId": "3000000878"}}\n')
     items = _contract("edfi-json", path)
-    assert [getattr(i, "type", None) for i in items] == ["evilThings"]
+    assert [type(i).__name__ for i in items] == ["Problem"] and items[0].field == "resource"

@@ -122,7 +122,7 @@ def probe_passport(w):
 def probe_search_patient(w):
     st = w.stranger()
     for q in (f"identifier=https://hep.lacounty.example/fhir/sid/cws-client-id|{w.client_id}", f"identifier={w.client_id}",
-              f"family={w.family}", f"name={w.family}"):
+              f"family={w.family}&birthdate={w.birth_date}", f"name={w.family}&birthdate={w.birth_date}"):
         _denied(w, st.get(f"/fhir/Patient?{q}"), f"Patient?{q}", empty_ok=True)
 
 

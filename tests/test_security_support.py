@@ -31,6 +31,7 @@ class World:
     client_id: str
     lea_a: str               # the district of the youth's CALPADS records
     lea_b: str               # another district
+    birth_date: str = ""     # the youth's birth date (name searches need one)
 
     def env(self, monkeypatch) -> None:
         from gateway.auth import registry
@@ -90,6 +91,7 @@ def build_world(root: Path, monkeypatch) -> World:
                                 certs_dir=root / "certs"), engine=w.engine)
     w.yid = youth_id(w.engine, PART2_YOUTH)
     w.family = synthetic(PART2_YOUTH).family
+    w.birth_date = synthetic(PART2_YOUTH).birth_date.isoformat()
     w.client_id = synthetic(PART2_YOUTH).client_id
     manifest = json.loads((w.county / "manifest.json").read_text())
     leas = sorted({Path(p).parts[1].split("-")[0] for p in manifest["files"].get("calpads", [])})

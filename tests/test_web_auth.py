@@ -108,10 +108,10 @@ def test_idle_session_expires_and_cookie_flags(engine, monkeypatch):
 def test_roles_see_only_their_pages(engine, monkeypatch):
     app = make_app(engine, monkeypatch)
     analyst = Staff(app, engine, "ana", "analyst")
-    assert analyst.signin().headers["Location"].endswith("/account")
+    assert analyst.signin().headers["Location"].endswith("/indicators")
     for path in ("/caseload", "/approvals", "/review", "/caseload/add"):
         assert analyst.get(path).status_code == 403, path
     op = Staff(app, engine, "op", "operator")
-    assert op.signin().headers["Location"].endswith("/review")
+    assert op.signin().headers["Location"].endswith(("/review", "/data-quality"))
     assert op.get("/caseload").status_code == 403
     assert app.test_client().get("/youth/anything").status_code == 302   # signed out: to sign-in

@@ -15,6 +15,14 @@ class TokenBuckets:
         self._b: dict[str, tuple[float, float]] = {}   # key -> (tokens, updated)
         self._lock = threading.Lock()
 
+    def wait(self, key: str) -> float:
+        """Seconds until `key` has a token again (0.0 now), without taking one."""
+        now = self.clock()
+        with self._lock:
+            tokens, t = self._b.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - t) * self.rate)
+            return 0.0 if tokens >= 1.0 else ((1.0 - tokens) / self.rate if self.rate > 0 else 3600.0)
+
     def take(self, key: str) -> float:
         """0.0 when a request may proceed, else the seconds to wait (Retry-After)."""
         now = self.clock()

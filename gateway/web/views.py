@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from sqlalchemy import and_, select, update
 
 from ..audit import accounting
@@ -83,6 +83,17 @@ def _safe_next(target: str | None) -> str | None:
 def signin():
     error = None
     if request.method == "POST":
+        limiter, addr = _signin_limiter(), request.remote_addr or "?"
+        wait = limiter.wait(addr)
+        if wait:
+            # one address trying passwords across many accounts: the per-account lockout alone
+            # would never trigger (one or two guesses each). Only failures count, so an office of
+            # workers behind one county address signs in freely.
+            audit("signin", None, "deny", {"result": "throttled"}, user=None)
+            resp = make_response(render_template("web/signin.html", error="Too many sign-in attempts from this "
+                                                 "network. Wait a minute and try again.", expired=False), 429)
+            resp.headers["Retry-After"] = str(int(wait) + 1)
+            return resp
         username = (request.form.get("username") or "").strip().lower()
         user, status = accounts.authenticate(engine(), tenant(), username, request.form.get("password") or "")
         if user is not None:
@@ -90,6 +101,7 @@ def signin():
             g.user = user
             audit("signin", None, "permit", {"username": user.username})
             return redirect(_safe_next(request.args.get("next")) or url_for(home_endpoint(user.role)))
+        limiter.take(addr)
         audit("signin", None, "deny", {"username": username[:80], "result": status}, user=None)
         error = ("Sign-in failed: check your user name and password. After 5 failed attempts the account "
                  "is locked for 15 minutes.")
@@ -97,6 +109,18 @@ def signin():
         return redirect(url_for("web.home"))
     expired = request.args.get("expired") == "1"
     return render_template("web/signin.html", error=error, expired=expired), (401 if error else 200)
+
+
+def _signin_limiter():
+    """Per-address bucket of FAILED attempts: 30, then one every 2 s (per gunicorn worker)."""
+    from ..auth.ratelimit import TokenBuckets
+    ext = current_app.extensions
+    if "hep.web.signin_limiter" not in ext:
+        ext["hep.web.signin_limiter"] = TokenBuckets(SIGNIN_BURST, SIGNIN_PER_S)
+    return ext["hep.web.signin_limiter"]
+
+
+SIGNIN_BURST, SIGNIN_PER_S = 30, 1 / 2
 
 
 @bp.post("/signout")

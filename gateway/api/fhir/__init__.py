@@ -10,6 +10,17 @@ fhir = Blueprint("fhir", __name__, url_prefix="/fhir")
 CAPABILITIES: dict[str, dict] = {}
 SYSTEM_OPERATIONS: list[dict] = []
 
+@fhir.before_request
+def _bounded_body():
+    """FHIR writes carry one resource: refuse a body over the JSON limit before auth or parsing."""
+    from flask import abort, request
+
+    from .. import settings
+    limit = settings().max_json_bytes
+    if request.method in ("POST", "PUT", "PATCH") and (request.content_length or 0) > limit:
+        abort(413, description=f"the body is over the {limit:,}-byte limit for a FHIR request")
+
+
 from . import metadata  # noqa: E402,F401  (routes register on import)
 from . import patient  # noqa: E402,F401
 from . import clinical  # noqa: E402,F401

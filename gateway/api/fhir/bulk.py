@@ -183,8 +183,10 @@ def export_file(job_id: str, name: str):
         abort(404, description="no such file")
     r = job.result or {}
     entry = next((o for o in list(r.get("output", [])) + list(r.get("error", [])) if o["name"] == name), None)
-    path = (export_dir(job.id) / name).resolve()
-    if entry is None or not path.is_file():
+    if entry is None:          # only names the job wrote; nothing from the URL reaches the file system
+        abort(404, description="no such file")
+    path = export_dir(job.id) / entry["name"]
+    if not path.is_file():
         abort(404, description="no such file")
     audit("$export-file", None, "permit", {"job": job.id, "file": name, "resource_type": entry["type"],
                                            "resource_count": entry["count"]})

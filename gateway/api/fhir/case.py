@@ -17,7 +17,7 @@ from ...store import schema as s
 from ...store.engine import write_tx
 from .. import engine
 from . import CAPABILITIES, fhir
-from .common import audit, disclose, page_params, searchset, tenant, youth_exists
+from .common import audit, disclose, json_body, page_params, searchset, tenant, youth_exists
 from .release import label
 from .wire import fhir_response
 
@@ -149,7 +149,7 @@ def _may_manage_consents(conn, youth_id: str) -> bool:
 @fhir.post("/Consent")
 @require("system/Consent.write", "system/Consent.c", "system/Consent.cud", "system/*.write")
 def create_consent():
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict) or body.get("resourceType") != "Consent":
         abort(400, description="the body must be a FHIR Consent resource (application/fhir+json)")
     youth_id = ((body.get("patient") or {}).get("reference") or "").removeprefix("Patient/")

@@ -70,7 +70,13 @@ def _category_ok(resource: dict, data_category: str, wanted: str | None) -> bool
         return True
     cats = resource.get("category") or []
     cats = cats if isinstance(cats, list) else [cats]
-    return any(c.get("code") == code for cc in cats for c in (cc.get("coding") or []))
+    for cc in cats:
+        if isinstance(cc, str):            # AllergyIntolerance.category is a list of codes
+            if cc == code:
+                return True
+        elif isinstance(cc, dict) and any(c.get("code") == code for c in cc.get("coding") or []):
+            return True
+    return False
 
 
 def _rows(conn, youth_id: str, rtype: str, categories):

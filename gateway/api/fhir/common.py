@@ -70,6 +70,17 @@ def deny_all(action: str, youth_id: str, disclosure: Disclosure):
     return operation_outcome(403, reason, "forbidden")
 
 
+def json_body():
+    """The request's JSON, refused with 413 past the JSON size limit (uploads have their own, larger one)."""
+    limit = settings().max_json_bytes
+    if request.content_length is not None and request.content_length > limit:
+        abort(413, description=f"the body is over the {limit:,}-byte limit for a FHIR resource")
+    data = request.get_data(cache=True)
+    if len(data) > limit:
+        abort(413, description=f"the body is over the {limit:,}-byte limit for a FHIR resource")
+    return request.get_json(silent=True)
+
+
 def page_params() -> tuple[int, int]:
     try:
         count = int(request.args.get("_count", PAGE_DEFAULT))

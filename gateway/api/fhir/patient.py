@@ -87,14 +87,20 @@ def search_patient():
             sub = sub.where(ident.system == key)
         q = q.where(y.id.in_(sub))
         searched = True
+    by_name = False
     for param, col in (("family", y.family), ("given", y.given)):
         if args.get(param):
-            q = q.where(func.lower(col).startswith(args[param].lower()))
-            searched = True
+            q = q.where(func.lower(col).startswith(args[param].lower(), autoescape=True))
+            by_name = True
     if args.get("name"):
         n = args["name"].lower()
-        q = q.where(or_(func.lower(y.family).startswith(n), func.lower(y.given).startswith(n)))
-        searched = True
+        q = q.where(or_(func.lower(y.family).startswith(n, autoescape=True),
+                        func.lower(y.given).startswith(n, autoescape=True)))
+        by_name = True
+    if by_name and not args.get("birthdate"):
+        # a name alone would let a partner browse the youth it may see; the use case is a known person
+        abort(400, description="a search by name needs birthdate as well")
+    searched = searched or by_name
     if args.get("birthdate"):
         try:
             q = q.where(y.birth_date == date.fromisoformat(args["birthdate"].removeprefix("eq")))

@@ -14,7 +14,7 @@ from ...store.engine import write_tx
 from .. import engine
 from ..errors import operation_outcome
 from . import CAPABILITIES, fhir
-from .common import audit, page_params, searchset, tenant
+from .common import audit, json_body, page_params, searchset, tenant
 from .wire import fhir_response
 
 CAPABILITIES["Subscription"] = {"interaction": ["create", "read", "search-type", "delete"],
@@ -44,7 +44,7 @@ def create_subscription():
         return operation_outcome(403, "notifications name the youth's Patient: the token needs system/Patient.rs "
                                       "(or system/Patient.read) besides the Subscription scope", "forbidden")
     try:
-        values = from_fhir(request.get_json(silent=True), allow_http=NotifyConfig.from_env().allow_http)
+        values = from_fhir(json_body(), allow_http=NotifyConfig.from_env().allow_http)
     except SubscriptionError as e:
         return operation_outcome(e.status, str(e), "invalid" if e.status == 400 else "processing")
     now = utcnow()
