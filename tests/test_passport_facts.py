@@ -185,3 +185,11 @@ def test_no_transcripts_means_no_credit_facts_not_zero_credits():
     from datetime import date as _date
     from gateway.passport.facts import _credits
     assert _credits([], None, _date(2026, 11, 23), {"grades_transcripts_credits", "enrollment_school_placement"}) == {}
+
+
+def test_an_untyped_exit_at_the_end_of_june_is_a_year_end_not_a_move():
+    from datetime import date as _date
+
+    from gateway.passport.facts import _summer
+    assert _summer(_date(2026, 6, 12)) and _summer(_date(2026, 8, 31))
+    assert not _summer(_date(2026, 3, 3)) and not _summer(_date(2026, 11, 20))

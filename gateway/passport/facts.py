@@ -76,13 +76,23 @@ def enrollments(rows: list[Row]) -> list[Enrollment]:
         ext = (b.get("_ext") or {}).get("hep") or {}
         exit_ = _d(b.get("exitWithdrawDate")) or _d(ext.get("exitDate"))
         code = code_of(ext.get("exitWithdrawTypeDescriptor")) or code_of(b.get("exitWithdrawTypeDescriptor"))
-        year_end = (code in year_end_codes) or (bool(ext.get("exitDate")) and not b.get("exitWithdrawDate"))
+        year_end = ((code in year_end_codes) or (bool(ext.get("exitDate")) and not b.get("exitWithdrawDate"))
+                    or (code is None and exit_ is not None and _summer(exit_)))
         e = Enrollment(int(sid), entry, exit_, code, year_end, code_of(b.get("entryGradeLevelDescriptor")),
                        (b.get("schoolYearTypeReference") or {}).get("schoolYear"), b.get("primarySchool") is not False, r)
         k = (e.school_id, e.entry)
         if k not in seen or r.received_at >= seen[k].row.received_at:
             seen[k] = e
     return sorted(seen.values(), key=lambda e: (e.entry, e.school_id))
+
+
+def _summer(d: date) -> bool:
+    """An exit with no reason code dated between the end of one school year and the start of the
+    next (OneRoster and SIF often send end dates without codes) is a year-end, not a move."""
+    return (d.month, d.day) >= YEAR_END_FROM and (d.month, d.day) <= YEAR_END_TO
+
+
+YEAR_END_FROM, YEAR_END_TO = (5, 25), (8, 31)
 
 
 def _active(e: Enrollment, d: date) -> bool:

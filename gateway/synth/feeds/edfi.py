@@ -108,7 +108,9 @@ def youth_resources(county, y, p, lea: str) -> list[tuple[str, dict]]:
                "entryGradeLevelDescriptor": grade_desc(e.grade)}
         if e.exit_date:
             ssa["exitWithdrawDate"] = _d(e.exit_date)
-            xt = _desc("ExitWithdrawTypeDescriptor", "calpads-exit-reason", e.exit_code or "")
+            # an Ed-Fi SIS says "End of school year" where CALPADS says E155 (which is not an exit there)
+            xt = (ec.descriptor("ExitWithdrawTypeDescriptor", "End of school year") if e.exit_code in ("E150", "E155")
+                  else _desc("ExitWithdrawTypeDescriptor", "calpads-exit-reason", e.exit_code or ""))
             if xt:
                 ssa["exitWithdrawTypeDescriptor"] = xt
         out.append(("studentSchoolAssociations", ssa))
