@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench clean lint-policy fuzz
+.PHONY: demo test install bench load clean lint-policy fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,18 @@ test: $(STAMP)
 	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
+# every benchmark's quick version (--quick where a bench has one; bench/bare_app.py is served, not run)
 bench: $(STAMP)
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+	bash scripts/ensure-postgres.sh
+	for b in bench/*.py; do case $$b in bench/bare_app.py) continue;; esac; \
+	  q=--quick; grep -q -- '"--quick"' $$b || q=; \
+	  echo "== $$b $$q"; $(BIN)/python $$b $$q || exit 1; done
+
+# mixed load against gunicorn over PostgreSQL on 127.0.0.1 for LOAD_MINUTES (results under var/load/)
+LOAD_MINUTES ?= 30
+load: $(STAMP)
+	bash scripts/ensure-postgres.sh
+	$(BIN)/python -m load.run --minutes $(LOAD_MINUTES)
 
 # atheris harness per adapter for FUZZ_SECONDS each (seed corpus from ../shared samples into
 # var/fuzz-corpus/, crashes saved in var/fuzz-crashes/), then the long hypothesis and schemathesis runs
