@@ -34,7 +34,7 @@ def server(tmp_path, db_url):
         try:
             requests.get(f"{base}/healthz", timeout=2)
             break
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused or slow to answer while starting
             assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
             assert time.time() < deadline
             time.sleep(0.3)
