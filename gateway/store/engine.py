@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -24,8 +25,14 @@ def database_url() -> str:
     return f"sqlite:///{path}"
 
 
+def _json(value) -> str:
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str | None = None, **kw) -> Engine:
     url = url or database_url()
+    kw.setdefault("json_serializer", _json)       # JSON columns: orjson, several times faster than json
+    kw.setdefault("json_deserializer", orjson.loads)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
