@@ -31,3 +31,36 @@ def rewrite_zip(src: Path, dst: Path, edit) -> Path:
             csv.writer(buf).writerows(rows)
             zout.writestr(info.filename, buf.getvalue())
     return dst
+
+
+# --- synthetic district feeds round-tripped through their adapters ------------------------------
+SYNTH_SEED, SYNTH_YOUTH, SYNTH_DISTRICTS = 7, 200, 11   # 11 districts: every SIS format is in the mix
+
+
+def synth_feed(out: Path, formats: list[str]) -> tuple[Path, dict, dict]:
+    """Generate the feeds of `formats`; returns (folder, manifest, presented subjects by source)."""
+    from collections import defaultdict
+
+    import orjson
+
+    from gateway.synth import generate
+    manifest = generate(out, youth=SYNTH_YOUTH, districts=SYNTH_DISTRICTS, seed=SYNTH_SEED, as_of=AS_OF,
+                        formats=formats)
+    truth = defaultdict(list)
+    for line in (out / manifest["truth"]).read_bytes().splitlines():
+        row = orjson.loads(line)
+        truth[row["source"]].append(row["subject"])
+    return out, manifest, truth
+
+
+def students_of(lea: str) -> list:
+    """Youth with an enrollment in `lea`, in the order the writers saw them (= truth.jsonl order)."""
+    from gateway.synth.county import County
+    county = County(youth=SYNTH_YOUTH, districts=SYNTH_DISTRICTS, seed=SYNTH_SEED, as_of=AS_OF)
+    return [y for y in county.iter_youth() if any(e.lea_id == lea for e in y.enrollments)]
+
+
+def grade_descriptor(calpads_grade: str) -> str:
+    from adapters import edfi_common as ec
+    from mappings import translate
+    return ec.descriptor("GradeLevelDescriptor", translate("calpads-grade-level", calpads_grade).code)

@@ -4,8 +4,6 @@ the youth rebuilt from the county seed."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
-from functools import lru_cache
 
 import orjson
 import pytest
@@ -15,35 +13,21 @@ import adapters
 from adapters import edfi_common as ec
 from adapters.base import Problem
 from adapters.edfi_schema import validate_against_openapi
-from gateway.synth import generate
 from gateway.synth.county import County
 from gateway.synth.feeds.edfi import INTERCHANGES
-from mappings import translate
+from tests.helpers import (AS_OF, SYNTH_DISTRICTS, SYNTH_SEED, SYNTH_YOUTH, grade_descriptor, students_of,
+                           synth_feed)
 from tests.conftest import shared_path
 
-AS_OF = date(2026, 11, 23)
-SEED, YOUTH, DISTRICTS = 7, 200, 11   # 11 districts: the county's feed mix then holds every SIS format
+SEED, YOUTH, DISTRICTS = SYNTH_SEED, SYNTH_YOUTH, SYNTH_DISTRICTS
 
 
-def grade(g: str) -> str:
-    return ec.descriptor("GradeLevelDescriptor", translate("calpads-grade-level", g).code)
+grade = grade_descriptor
 
 
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory):
-    out = tmp_path_factory.mktemp("synth-edfi")
-    manifest = generate(out, youth=YOUTH, districts=DISTRICTS, seed=SEED, as_of=AS_OF, formats=["edfi-xml", "edfi-json"])
-    truth = defaultdict(list)
-    for line in (out / manifest["truth"]).read_bytes().splitlines():
-        row = orjson.loads(line)
-        truth[row["source"]].append(row["subject"])
-    return out, manifest, truth
-
-
-@lru_cache(maxsize=None)
-def students_of(lea: str):
-    county = County(youth=YOUTH, districts=DISTRICTS, seed=SEED, as_of=AS_OF)
-    return tuple(y for y in county.iter_youth() if any(e.lea_id == lea for e in y.enrollments))
+    return synth_feed(tmp_path_factory.mktemp("synth-edfi"), ["edfi-xml", "edfi-json"])
 
 
 def lea_of(manifest, fmt: str) -> str:

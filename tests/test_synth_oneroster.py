@@ -7,42 +7,25 @@ import csv
 import io
 import zipfile
 from collections import defaultdict
-from datetime import date
 from pathlib import Path
 
-import orjson
 import pytest
 
 import adapters
-from adapters import edfi_common as ec
 from adapters.base import Problem
-from gateway.synth import generate
 from gateway.synth.county import County
-from mappings import translate
+from tests.helpers import (AS_OF, SYNTH_DISTRICTS, SYNTH_SEED, SYNTH_YOUTH, grade_descriptor, students_of,
+                           synth_feed)
 
-AS_OF = date(2026, 11, 23)
-SEED, YOUTH, DISTRICTS = 7, 200, 11   # 11 districts: the county's feed mix then holds every SIS format
+SEED, YOUTH, DISTRICTS = SYNTH_SEED, SYNTH_YOUTH, SYNTH_DISTRICTS
 
 
-def grade(g: str) -> str:
-    return ec.descriptor("GradeLevelDescriptor", translate("calpads-grade-level", g).code)
+grade = grade_descriptor
 
 
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory):
-    out = tmp_path_factory.mktemp("synth-oneroster")
-    manifest = generate(out, youth=YOUTH, districts=DISTRICTS, seed=SEED, as_of=AS_OF, formats=["oneroster"])
-    truth = defaultdict(list)
-    for line in (out / manifest["truth"]).read_bytes().splitlines():
-        row = orjson.loads(line)
-        truth[row["source"]].append(row["subject"])
-    return out, manifest, truth
-
-
-def students_of(lea: str):
-    """Youth with an enrollment in `lea`, in the order the writer saw them (= truth.jsonl order)."""
-    county = County(youth=YOUTH, districts=DISTRICTS, seed=SEED, as_of=AS_OF)
-    return [y for y in county.iter_youth() if any(e.lea_id == lea for e in y.enrollments)]
+    return synth_feed(tmp_path_factory.mktemp("synth-oneroster"), ["oneroster"])
 
 
 def test_feed_mix_covers_every_format_from_six_districts():

@@ -4,42 +4,27 @@ and course credits match the youth rebuilt from the county seed."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
 
-import orjson
 import pytest
 from lxml import etree
 
 import adapters
 from adapters import edfi_common as ec
 from adapters.base import Problem
-from gateway.synth import generate
 from gateway.synth.county import County
 from gateway.synth.feeds.sif import OBJECTS, absence_dates
-from mappings import translate
+from tests.helpers import (AS_OF, SYNTH_DISTRICTS, SYNTH_SEED, SYNTH_YOUTH, grade_descriptor, students_of,
+                           synth_feed)
 
-AS_OF = date(2026, 11, 23)
-SEED, YOUTH, DISTRICTS = 7, 200, 11   # 11 districts: the county's feed mix then holds every SIS format
+SEED, YOUTH, DISTRICTS = SYNTH_SEED, SYNTH_YOUTH, SYNTH_DISTRICTS
 
 
-def grade(g: str) -> str:
-    return ec.descriptor("GradeLevelDescriptor", translate("calpads-grade-level", g).code)
+grade = grade_descriptor
 
 
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory):
-    out = tmp_path_factory.mktemp("synth-sif")
-    manifest = generate(out, youth=YOUTH, districts=DISTRICTS, seed=SEED, as_of=AS_OF, formats=["sif"])
-    truth = defaultdict(list)
-    for line in (out / manifest["truth"]).read_bytes().splitlines():
-        row = orjson.loads(line)
-        truth[row["source"]].append(row["subject"])
-    return out, manifest, truth
-
-
-def students_of(lea: str):
-    county = County(youth=YOUTH, districts=DISTRICTS, seed=SEED, as_of=AS_OF)
-    return [y for y in county.iter_youth() if any(e.lea_id == lea for e in y.enrollments)]
+    return synth_feed(tmp_path_factory.mktemp("synth-sif"), ["sif"])
 
 
 def test_files_are_well_formed_envelopes(feed):

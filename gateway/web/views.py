@@ -50,19 +50,16 @@ def _error(status: int, title: str, message: str, **extra):
     return render_template("web/error.html", status=status, title=title, message=message, **extra), status
 
 
-@bp.errorhandler(400)
-def _bad(e):
-    return _error(400, "Request refused", e.description)
+ERROR_TITLES = {400: "Request refused", 403: "Not allowed", 404: "Not found"}
 
 
-@bp.errorhandler(403)
-def _forbidden(e):
-    return _error(403, "Not allowed", e.description)
+def register_error_pages(blueprint) -> None:
+    """Staff pages answer errors with a page (the reason included), never a bare HTTP error."""
+    for status, title in ERROR_TITLES.items():
+        blueprint.register_error_handler(status, lambda e, s=status, t=title: _error(s, t, e.description))
 
 
-@bp.errorhandler(404)
-def _missing(e):
-    return _error(404, "Not found", e.description)
+register_error_pages(bp)
 
 
 # --- sign-in ----------------------------------------------------------------------------------------

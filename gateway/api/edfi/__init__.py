@@ -60,6 +60,27 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or f'"{etag}"' in tags or etag in tags or f'W/"{etag}"' in tags
 
 
+def _target(namespace: str, resource: str, rid: str, hint: str = ""):
+    """(collection, row, body, error): the resource this requester may address by id, or why not."""
+    coll = c.collection_of(namespace, resource)
+    if coll is None:
+        return None, None, None, _unknown(namespace, resource)
+    row, body = _visible_row(coll, rid)
+    if row is None:
+        return coll, None, None, c.not_found(f"no {coll} resource with id {rid}" + (f" ({hint})" if hint else ""))
+    return coll, row, body, None
+
+
+def _precondition(row):
+    """412 when If-Match names another version (optimistic locking, as the Ed-Fi API does)."""
+    wanted = request.headers.get("If-Match")
+    if wanted and not _etag_matches(wanted, c.etag_of(row)):
+        from ..errors import problem
+        return problem(412, "Precondition Failed", "the resource changed since you read it (If-Match)",
+                       type_=c.T_LOCK)
+    return None
+
+
 @bp.post(f"{c.API_ROOT}/<namespace>/<resource>")
 @require(SCOPE)
 def post(namespace: str, resource: str):
@@ -84,12 +105,9 @@ def query(namespace: str, resource: str):
 @bp.get(f"{c.API_ROOT}/<namespace>/<resource>/<rid>")
 @require(SCOPE)
 def read(namespace: str, resource: str, rid: str):
-    coll = c.collection_of(namespace, resource)
-    if coll is None:
-        return _unknown(namespace, resource)
-    row, body = _visible_row(coll, rid)
-    if row is None:
-        return c.not_found(f"no {coll} resource with id {rid}")
+    coll, row, body, err = _target(namespace, resource, rid)
+    if err is not None:
+        return err
     etag = c.etag_of(row)
     if _etag_matches(request.headers.get("If-None-Match"), etag):
         resp = Response(status=304)
@@ -102,35 +120,23 @@ def read(namespace: str, resource: str, rid: str):
 @bp.put(f"{c.API_ROOT}/<namespace>/<resource>/<rid>")
 @require(SCOPE)
 def replace(namespace: str, resource: str, rid: str):
-    coll = c.collection_of(namespace, resource)
-    if coll is None:
-        return _unknown(namespace, resource)
     body, err = read_json_body()
     if err is not None:
         return err
-    row, _ = _visible_row(coll, rid)
-    if row is None:
-        return c.not_found(f"no {coll} resource with id {rid} (PUT never creates: POST it)")
-    wanted = request.headers.get("If-Match")
-    if wanted and not _etag_matches(wanted, c.etag_of(row)):
-        from ..errors import problem
-        return problem(412, "Precondition Failed", "the resource changed since you read it (If-Match)",
-                       type_=c.T_LOCK)
+    coll, row, _, err = _target(namespace, resource, rid, "PUT never creates: POST it")
+    if err is None:
+        err = _precondition(row)
+    if err is not None:
+        return err
     return write(current_requester(), coll, body, existing=row, method="PUT")
 
 
 @bp.delete(f"{c.API_ROOT}/<namespace>/<resource>/<rid>")
 @require(SCOPE)
 def remove(namespace: str, resource: str, rid: str):
-    coll = c.collection_of(namespace, resource)
-    if coll is None:
-        return _unknown(namespace, resource)
-    row, _ = _visible_row(coll, rid)
-    if row is None:
-        return c.not_found(f"no {coll} resource with id {rid}")
-    wanted = request.headers.get("If-Match")
-    if wanted and not _etag_matches(wanted, c.etag_of(row)):
-        from ..errors import problem
-        return problem(412, "Precondition Failed", "the resource changed since you read it (If-Match)",
-                       type_=c.T_LOCK)
+    coll, row, _, err = _target(namespace, resource, rid)
+    if err is None:
+        err = _precondition(row)
+    if err is not None:
+        return err
     return delete(current_requester(), coll, row)

@@ -22,7 +22,7 @@ from adapters.base import defuse_csv_cell
 from ...clock import today, utcnow
 from ...store.engine import write_tx
 from ..security import CLIENT_ID, engine, login_required, tenant
-from ..views import CSP
+from ..views import CSP, register_error_pages
 from . import bp, cache, charts, quality
 from .compute import DIMENSIONS
 from .publish import COMP, LT, MIN
@@ -43,23 +43,7 @@ def _headers(resp):
     return resp
 
 
-def _error(status: int, title: str, message: str):
-    return render_template("web/error.html", status=status, title=title, message=message), status
-
-
-@bp.errorhandler(400)
-def _bad(e):
-    return _error(400, "Request refused", e.description)
-
-
-@bp.errorhandler(403)
-def _forbidden(e):
-    return _error(403, "Not allowed", e.description)
-
-
-@bp.errorhandler(404)
-def _missing(e):
-    return _error(404, "Not found", e.description)
+register_error_pages(bp)
 
 
 def _audit(action: str, entry: dict) -> None:
