@@ -30,9 +30,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from load import prepare  # noqa: E402
-from load.run import Stack, free_port, pct  # noqa: E402
-from load.scenario import Context  # noqa: E402
+from load import prepare
+from load.run import Stack, free_port, pct
+from load.scenario import Context
 
 LEVELS = (1, 10, 50)
 

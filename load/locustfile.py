@@ -22,7 +22,7 @@ from pathlib import Path
 from locust import HttpUser, constant_throughput, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from load import prepare, scenario  # noqa: E402
+from load import prepare, scenario
 
 _ctx: scenario.Context | None = None
 
@@ -33,7 +33,7 @@ def _prepare(environment, **_kw):
     host = environment.host or ""
     if not host.startswith("http://127.0.0.1:"):
         raise SystemExit("load tests target http://127.0.0.1:<port> only")
-    youth = int(os.environ.get("LOAD_YOUTH", 30000))
+    youth = int(os.environ.get("LOAD_YOUTH", "30000"))
     engine, _url, county = prepare.store(youth, max(2, min(80, youth // 375)))
     _ctx = scenario.Context(prepare.partners(engine, county), host)
 

@@ -34,7 +34,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from load import prepare, scenario  # noqa: E402
+from load import prepare, scenario
 
 PY = sys.executable
 SERVER_ENV = {   # one case-management client acts for thousands of workers: see docs/performance.md
@@ -86,15 +86,15 @@ class Stack:
         self.workers, self.threads = workers, threads
         self.procs: list[subprocess.Popen] = []
 
-    def start(self, worker: bool = True) -> "Stack":
+    def start(self, worker: bool = True) -> Stack:
         try:
             return self._start(worker)
         except BaseException:
             self.stop()
             raise
 
-    def _start(self, worker: bool) -> "Stack":
-        log = open(Path(self.env["HEP_VAR_DIR"]).parent / "server.log", "ab")
+    def _start(self, worker: bool) -> Stack:
+        log = open(Path(self.env["HEP_VAR_DIR"]).parent / "server.log", "ab")  # noqa: SIM115 - handed to the children
         self.procs.append(subprocess.Popen(
             [PY, "-m", "gateway.cli", "serve", "--port", str(self.port), "--workers", str(self.workers),
              "--threads", str(self.threads)], env=self.env, stdout=log, stderr=log, start_new_session=True))
@@ -130,7 +130,7 @@ def pct(xs: list[float], q: float) -> float:
     if not xs:
         return 0.0
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(q / 100 * (len(xs) - 1)))]
 
 
 class Recorder:
@@ -182,7 +182,7 @@ def drive(ctx: scenario.Context, http: Http, seconds: float, scale: float = 1.0,
             ms = (time.perf_counter() - start) * 1000
             err = None if resp.status_code < 400 else f"{resp.status_code} {resp.text[:200]}"
             rec.add(name, ms, resp.status_code, late, err)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - any failure is a failed request, counted
             rec.add(name, (time.perf_counter() - start) * 1000, None, late, f"{type(e).__name__}: {str(e)[:200]}")
 
     # arrivals: merge the Poisson processes of every type
@@ -259,7 +259,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--youth", type=int, default=30000)
     ap.add_argument("--districts", type=int)
-    ap.add_argument("--minutes", type=float, default=float(os.environ.get("LOAD_MINUTES", 30)))
+    ap.add_argument("--minutes", type=float, default=float(os.environ.get("LOAD_MINUTES", "30")))
     ap.add_argument("--seconds", type=float, help="overrides --minutes")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every arrival rate")
     ap.add_argument("--clients", type=int, default=30)

@@ -18,6 +18,7 @@ import time
 from datetime import timedelta
 
 import orjson
+import pytest
 from sqlalchemy import func, select, update
 
 from gateway import jobs
@@ -25,8 +26,6 @@ from gateway.export.params import export_dir
 from gateway.store import schema as s
 from tests.fhir_api_support import Partner, app_for, load_county, make_county
 from tests.test_bulk_export_support import STATE_PURPOSE, STATE_ROLE, kick_off, path
-
-import pytest
 
 TYPES = "Patient,Immunization,Observation,Organization,RelatedPerson,CareTeam,HepRecord"
 # a worker whose export job writes chunks of 7 youth and, when HEP_FAULT=export-mid-chunk, stops
@@ -66,7 +65,7 @@ def test_kill_9_export_worker_mid_chunk_then_a_new_worker_finishes_without_dupli
 
     clean_job = start_export()
     clean = worker(env)
-    out, err = clean.communicate(timeout=300)
+    _, err = clean.communicate(timeout=300)
     assert clean.returncode == 0, err.decode()[-2000:]
     assert jobs.get(engine, "la", clean_job).status == "completed"
     reference = files_of(clean_job)

@@ -24,8 +24,17 @@ from sqlalchemy import select
 from gateway import audit
 from gateway.notify import dispatcher
 from gateway.store import schema as s
-from tests.test_notify_support import Clock, Subscriber, app_for, deliveries, dispatch, load, make_extract, youth_rows
 from tests.test_notify import add_events
+from tests.test_notify_support import (
+    Clock,
+    Subscriber,
+    app_for,
+    deliveries,
+    dispatch,
+    load,
+    make_extract,
+    youth_rows,
+)
 
 PLACEMENT = "placement_case_information"
 

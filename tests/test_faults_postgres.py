@@ -40,7 +40,7 @@ INGEST = ("import sys, gateway.ingest.pipeline as p\n"
           "p.FAULT_AFTER = 50\n"
           "from gateway.cli import main\n"
           "sys.exit(main(['ingest', *sys.argv[1:]]))\n")
-OUTAGE_S = float(os.environ.get("HEP_FAULT_PG_OUTAGE", 4))
+OUTAGE_S = float(os.environ.get("HEP_FAULT_PG_OUTAGE", "4"))
 
 
 def _pg_bin() -> Path | None:
@@ -292,8 +292,9 @@ def test_requests_during_the_outage_are_503_transient(outage):
 
 def test_the_interrupted_ingest_leaves_nothing_and_lands_when_run_again(outage):
     o = outage
-    code, out, err = o["mid"]
+    code, _, err = o["mid"]
     assert code != 0, "the ingest cut off from its database must not report success"
+    assert "Traceback" in err or "rror" in err, err[-2000:]            # and says why
     assert o["retry"].returncode == 0, o["retry"].stderr[-2000:]
     second = [st for src, st in o["batches"] if src == "calpads:second"]
     assert second.count("committed") == 1 and "running" not in second, second

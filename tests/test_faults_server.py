@@ -31,7 +31,7 @@ from tests.helpers import synth_county
 from tests.test_auth_support import JWT_BEARER, ClientKey, make_assertion, register
 from tests.test_server import free_port
 
-ACKS_BEFORE_KILL = int(os.environ.get("HEP_FAULT_ACKS", 30))
+ACKS_BEFORE_KILL = int(os.environ.get("HEP_FAULT_ACKS", "30"))
 ENTRY0 = date(2026, 8, 17)
 EXP0 = date(2027, 1, 1)
 
@@ -40,7 +40,7 @@ def start_server(db_url: str, port: int, env_extra: dict | None = None) -> subpr
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HEP_DATABASE_URL": db_url, "HEP_BASE_URL": base, **(env_extra or {})}
     # stderr to a file, never an unread pipe: under errors the logs would fill it and block every thread
-    log = tempfile.NamedTemporaryFile(prefix="hep-server-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(prefix="hep-server-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "2",
                              "--threads", "4"], env=env, stdout=subprocess.DEVNULL, stderr=log,
                             start_new_session=True)
@@ -161,7 +161,7 @@ def test_kill_9_server_mid_stream_loses_and_duplicates_nothing_acknowledged(db_u
     engine = open_store(db_url)
     assert ingest(engine, "cws", sorted((d / "cws").glob("*.zip"))).status == "committed"
     assert ingest(engine, "calpads", [d / "sis" / f"{lea}-calpads"], source_system=f"calpads:{lea}").status == "committed"
-    r_, y_ = s.resource.c, s.youth.c
+    r_ = s.resource.c
     with engine.connect() as c:
         school = c.execute(select(r_.natural_key).where(r_.standard == "edfi", r_.rtype == "schools")).scalar()
         students = sorted({k.split("\x1f")[-1] for (k,) in c.execute(select(r_.natural_key).where(

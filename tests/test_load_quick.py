@@ -14,7 +14,7 @@ from load.run import Http, Stack, audit_verify, drive, wait_jobs
 from load.scenario import Context, export_poll
 from tests.conftest import PostgresSchema, require_postgres
 
-SECONDS = float(os.environ.get("HEP_LOAD_QUICK_SECONDS", 60))
+SECONDS = float(os.environ.get("HEP_LOAD_QUICK_SECONDS", "60"))
 RATES = {"passport": 4.0, "edfi_post": 2.0, "calpads_upload": 1 / 15, "ccda_upload": 0.25}
 
 
@@ -33,8 +33,8 @@ def test_one_minute_of_mixed_load_without_a_single_error(tmp_path):
         try:
             ctx = Context(p, stack.base)
             res = drive(ctx, Http(stack.base), SECONDS, rates=RATES, clients=30, max_requests=2000)
-            jobs = wait_jobs(engine, ctx.jobs, timeout=120)
-            deadline = time.time() + 120
+            jobs = wait_jobs(engine, ctx.jobs, timeout=240)      # bounded; on a busy CI machine the worker lags
+            deadline = time.time() + 240
             while ctx.export_done is None and time.time() < deadline:
                 assert export_poll(Http(stack.base), ctx).status_code in (200, 202)
                 time.sleep(1)
