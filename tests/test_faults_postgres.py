@@ -281,9 +281,6 @@ def test_requests_during_the_outage_fail_cleanly(outage):
         sorted({(r[1], r[2], r[3]) for r in failed})
 
 
-@pytest.mark.xfail(strict=True, reason="gateway/api/errors.py maps every unhandled exception, including a lost "
-                   "database connection (sqlalchemy OperationalError), to 500 'exception'; a database outage should "
-                   "be 503 'transient' with Retry-After so partners retry instead of reporting a server bug")
 def test_requests_during_the_outage_are_503_transient(outage):
     o = outage
     failed = [r for r in o["rows"] if o["down_at"] <= r[0] <= o["up_at"] and r[2] is not None and r[2] >= 500]

@@ -37,6 +37,22 @@ def problem(status: int, title: str, detail: str, type_: str | None = None, erro
     return resp
 
 
+def _database_unavailable(e: Exception) -> bool:
+    """A lost or refused database connection (sqlalchemy marks it so), not a query error."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    if isinstance(e, DBAPIError) and e.connection_invalidated:
+        return True
+    if isinstance(e, OperationalError):
+        text = str(e.orig if getattr(e, "orig", None) is not None else e).lower()
+        return any(w in text for w in ("connection", "server closed", "could not connect", "terminating",
+                                       "shutting down", "the database system is", "database is locked"))
+    return False
+
+
+def _is_api() -> bool:
+    return request.path.startswith(("/data/", "/ingest", "/hep/"))
+
+
 def _is_fhir() -> bool:
     return request.path.startswith("/fhir") or request.path.startswith("/oauth") or request.path.startswith("/.well-known")
 
@@ -57,6 +73,14 @@ def register(app) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):
+        if _database_unavailable(e):
+            # an outage, not a bug: partners should retry, and nothing was disclosed
+            log.warning("store unavailable", extra={"request_id": g.get("request_id")})
+            msg = "the gateway's store is unavailable; retry shortly (nothing was disclosed)"
+            resp = operation_outcome(503, msg, "transient") if _is_fhir() else (
+                problem(503, "Service Unavailable", msg) if _is_api() else Response(msg, status=503, mimetype="text/plain"))
+            resp.headers["Retry-After"] = "5"
+            return resp
         log.exception("unhandled error", extra={"request_id": g.get("request_id")})
         msg = f"internal error (request {g.get('request_id')}); nothing was disclosed"
         if _is_fhir():
