@@ -27,15 +27,18 @@ def server(tmp_path, db_url):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HEP_DATABASE_URL": db_url, "HEP_BASE_URL": base}
+    # the server's log goes to a file: an unread pipe would block every thread once it filled
+    log_path = tmp_path / "server.log"
+    log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 180  # gunicorn on a loaded 2-core CI machine
     while True:
         try:
             requests.get(f"{base}/healthz", timeout=2)
             break
         except requests.RequestException:  # refused or slow to answer while starting
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert proc.poll() is None, log_path.read_text()[-2000:]
             assert time.time() < deadline
             time.sleep(0.3)
     try:
@@ -43,6 +46,7 @@ def server(tmp_path, db_url):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        log.close()
         engine.dispose()
 
 

@@ -20,8 +20,10 @@ def free_port() -> int:
 def test_served_capability_statement_is_valid_r4(tmp_path):
     port = free_port()
     env = {**os.environ, "HEP_DATABASE_URL": f"sqlite:///{tmp_path}/hep.sqlite3", "HEP_BASE_URL": f"http://127.0.0.1:{port}"}
+    log_path = tmp_path / "server.log"   # a file, not an unread pipe (a full pipe blocks the server)
+    log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "1"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.time() + 180  # gunicorn on a loaded 2-core CI machine
         while True:
@@ -29,7 +31,7 @@ def test_served_capability_statement_is_valid_r4(tmp_path):
                 r = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 break
             except requests.RequestException:  # refused or slow to answer while starting
-                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                assert proc.poll() is None, log_path.read_text()[-2000:]
                 assert time.time() < deadline, "server did not start"
                 time.sleep(0.3)
         assert r.json() == {"status": "ok", "store": "ok"}
@@ -43,3 +45,4 @@ def test_served_capability_statement_is_valid_r4(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        log.close()
