@@ -23,7 +23,7 @@ from typing import Iterator, Union
 from pydantic import ValidationError
 
 from . import sensitivity
-from .base import InputRefused, Item, Problem, Record, Subject, natural_key, truncate
+from .base import FieldError, InputRefused, Item, Problem, Record, Subject, natural_key, truncate
 
 NAMESPACE = uuid.UUID("0d3c6b1e-8f0a-5d43-9e0b-2a7f1c5e9b11")
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -61,13 +61,6 @@ def _model(rtype: str):
 
 def resource_id(rtype: str, key: str) -> str:
     return str(uuid.uuid5(NAMESPACE, rtype + "\x1f" + key))
-
-
-class FieldError(ValueError):
-    def __init__(self, field: str, message: str, line: int | None = None):
-        super().__init__(message)
-        self.field = field
-        self.line = line
 
 
 # --- segments -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from gateway.policy import DEFAULT_RULES_DIR, default_policy
 from gateway.policy.lint import lint
 from gateway.policy.table import generated_part, render
-from tests.test_policy_support import examples_path, request
+from tests.policy_support import examples_path, request
 
 ROOT = Path(__file__).resolve().parent.parent
 HEP = Path(sys.executable).parent / "hep"

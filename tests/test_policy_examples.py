@@ -6,7 +6,7 @@ import json
 import pytest
 
 from gateway.policy import decide
-from tests.test_policy_support import examples_path
+from tests.policy_support import examples_path
 
 
 def _examples():

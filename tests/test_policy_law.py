@@ -9,7 +9,7 @@ import pytest
 
 import mappings
 from gateway.policy import decide
-from tests.test_policy_support import consent, order, request, rule_ids
+from tests.policy_support import consent, order, request, rule_ids
 
 ALL_CATEGORIES = list(mappings.categories())
 EDU = ["enrollment_school_placement", "attendance", "grades_transcripts_credits", "assessments",

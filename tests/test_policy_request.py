@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.policy import decide
-from tests.test_policy_support import consent, request
+from tests.policy_support import consent, request
 
 
 def _with(path: str, value, base=None):
