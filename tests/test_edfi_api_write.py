@@ -6,6 +6,7 @@ import orjson
 from sqlalchemy import select
 
 from gateway.store import schema as s
+from gateway.store.history import versions
 from tests.test_edfi_api_support import (API, county, enrollment, school_body, school_of, strip,  # noqa: F401
                                          stranger, world, youth_not_yet_posted)
 
@@ -27,15 +28,23 @@ def test_post_student_in_care_created_unchanged_updated(world):
     assert row.youth_id is not None and row.version == 1
     assert batch.source_system == f"edfi-api:{w.a.client_id}" and batch.status == "committed" and batch.created == 1
 
-    versions = w.count(s.resource_version, s.resource_version.c.resource_id == rid)
+    def history():
+        with w.engine.connect() as c:
+            return [(v.version, v.deleted) for v in versions(c, row.tenant_id, rid)]
+    assert history() == [(1, False)]
+    assert w.count(s.resource_version, s.resource_version.c.resource_id == rid) == 0   # stored once
     again = w.http.post(f"{API}/students", json=body, headers=w.a.headers)
     assert again.status_code == 200 and again.headers["Location"] == loc and again.headers["ETag"] == etag
-    assert w.count(s.resource_version, s.resource_version.c.resource_id == rid) == versions == 1
+    assert history() == [(1, False)]
 
     changed = dict(body, middleName="Ruth")
     upd = w.http.post(f"{API}/students", json=changed, headers=w.a.headers)
     assert upd.status_code == 200 and upd.headers["Location"] == loc and upd.headers["ETag"].startswith('"2-')
-    assert w.count(s.resource_version, s.resource_version.c.resource_id == rid) == 2
+    assert history() == [(1, False), (2, False)]
+    with w.engine.connect() as c:   # the superseded version keeps its own content
+        first, second = (c.execute(select(t.c.content_hash).where(where)).scalar_one() for t, where in (
+            (s.resource_version, s.resource_version.c.resource_id == rid), (s.resource, s.resource.c.id == rid)))
+    assert first == row.content_hash != second
     assert w.http.get(loc, headers=w.a.headers).get_json()["middleName"] == "Ruth"
 
 
@@ -159,11 +168,10 @@ def test_put_and_delete(world):
     assert w.http.delete(ssa.headers["Location"], headers=w.a.headers).status_code == 404
     rid = ssa.headers["Location"].rsplit("/", 1)[1]
     with w.engine.connect() as c:
-        vers = c.execute(select(s.resource_version.c.version, s.resource_version.c.deleted)
-                         .where(s.resource_version.c.resource_id == rid).order_by(s.resource_version.c.version)).all()
         row = c.execute(select(s.resource).where(s.resource.c.id == rid)).one()
+        vers = [(v.version, v.deleted) for v in versions(c, row.tenant_id, rid)]
         batch = c.execute(select(s.ingest_batch).where(s.ingest_batch.c.id == row.batch_id)).one()
-    assert [tuple(v) for v in vers] == [(1, False), (2, True)] and row.deleted
+    assert vers == [(1, False), (2, True)] and row.deleted
     assert batch.deleted == 1 and batch.source_system == f"edfi-api:{w.a.client_id}"
     assert w.http.delete(loc, headers=w.a.headers).status_code == 204
     again = w.http.post(f"{API}/students", json=body, headers=w.a.headers)    # re-created after a delete

@@ -1,11 +1,13 @@
 """Versioned upsert of converted records into the resource table, in chunks.
 
 A record whose natural key exists with the same content hash changes nothing (idempotent
-re-ingest); a changed one gets version+1 and a history row; a delete marks it deleted.
+re-ingest); a changed one gets version+1, its previous version copied to history first; a delete
+marks it deleted (a version too). A first write stores its body once (store/history.py).
 Lookups and writes go in chunks so ingest runs at tens of thousands of records a second.
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 
@@ -16,10 +18,22 @@ from adapters.base import Record
 
 from ..store import schema as s
 from ..store.bulk import insert_rows
-from .sealing import seal
+from ..store.history import SUPERSEDE
+from .sealing import sealer
 
 CHUNK = 2000
 _ID_NS = uuid.UUID("6f1c3d1e-2b8f-4d3a-9a51-0c9b8e7d6a21")
+_ID_NS_BYTES = _ID_NS.bytes
+NO_SECURITY = ()  # shared: stored as [] (one JSON conversion per chunk, not per row)
+
+
+def uuid5_text(name: str) -> str:
+    """str(uuid.uuid5(_ID_NS, name)) without building a UUID object (ingest makes one per record)."""
+    h = bytearray(hashlib.sha1(_ID_NS_BYTES + name.encode()).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50   # version 5
+    h[8] = (h[8] & 0x3F) | 0x80   # RFC 4122 variant
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 @dataclass
@@ -37,7 +51,7 @@ def resource_id(tenant: str, standard: str, rtype: str, key: str, body: dict) ->
     rid = body.get("id") if standard == "fhir" else None
     if isinstance(rid, str) and 0 < len(rid) <= 36:
         return rid
-    return str(uuid.uuid5(_ID_NS, f"{tenant}\x1f{standard}\x1f{rtype}\x1f{key}"))
+    return uuid5_text(f"{tenant}\x1f{standard}\x1f{rtype}\x1f{key}")
 
 
 def _rewrite_patient_refs(node, youth_id: str):
@@ -92,8 +106,9 @@ class ResourceWriter:
                 .where(and_(r.tenant_id == self.tenant, r.standard == standard, r.rtype == rtype,
                             r.natural_key.in_(keys[i:i + 900]))))
             existing.update({row.natural_key: row for row in rows})
-        inserts, updates, versions, marked = [], [], [], []
+        inserts, updates = [], []
         c = self.counts
+        seal = sealer(self.tenant)
         for rec, yid in group:
             old = existing.get(rec.key)
             deleting = rec.action == "delete"
@@ -105,7 +120,7 @@ class ResourceWriter:
                 if standard == "fhir":
                     rec.resource["id"] = rid
                 plain = orjson.dumps(rec.resource, option=orjson.OPT_SORT_KEYS)
-                body, key_id, digest = seal(self.tenant, rec.category, plain)
+                body, key_id, digest = seal(rec.category, plain)
                 security = _security(rec)
                 inserts.append({
                     "tenant_id": self.tenant, "id": rid, "youth_id": yid, "standard": standard, "rtype": rtype,
@@ -113,8 +128,6 @@ class ResourceWriter:
                     "content_hash": digest, "body": body, "key_id": key_id, "source_system": self.source_system,
                     "source_file": str(rec.source.get("file", ""))[:500], "source_locator": _locator(rec.source),
                     "batch_id": self.batch_id, "received_at": self.now, "updated_at": self.now, "deleted": False})
-                versions.append(_version(self.tenant, rid, 1, digest, body, key_id, rec.category, security, False,
-                                         self.batch_id, self.now))
                 c.created += 1
                 _touch(c, yid, rec.category)
                 continue
@@ -124,14 +137,13 @@ class ResourceWriter:
                     continue
                 updates.append({"b_id": old.id, "version": old.version + 1, "deleted": True, "updated_at": self.now,
                                 "batch_id": self.batch_id})
-                marked.append((old.id, old.version + 1))
                 c.deleted += 1
                 _touch(c, old.youth_id, rec.category)
                 continue
             if standard == "fhir":
                 rec.resource["id"] = old.id
             plain = orjson.dumps(rec.resource, option=orjson.OPT_SORT_KEYS)
-            body, key_id, digest = seal(self.tenant, rec.category, plain)
+            body, key_id, digest = seal(rec.category, plain)
             if digest == old.content_hash and not old.deleted:
                 c.unchanged += 1
                 continue
@@ -141,13 +153,11 @@ class ResourceWriter:
                             "category": rec.category, "security": security, "youth_id": yid or old.youth_id,
                             "source_system": self.source_system, "source_file": str(rec.source.get("file", ""))[:500],
                             "source_locator": _locator(rec.source)})
-            versions.append(_version(self.tenant, old.id, old.version + 1, digest, body, key_id, rec.category,
-                                     security, False, self.batch_id, self.now))
             c.updated += 1
             _touch(c, yid or old.youth_id, rec.category)
-        if marked:
-            versions.extend(self._deletion_versions(marked))
         insert_rows(self.conn, s.resource, inserts)
+        if updates:
+            self.conn.execute(SUPERSEDE, [{"tenant_id": self.tenant, "id": u["b_id"]} for u in updates])
         full = [u for u in updates if "body" in u]
         marks = [u for u in updates if "body" not in u]
         for batch, values in ((full, None), (marks, ("version", "deleted", "updated_at", "batch_id"))):
@@ -156,26 +166,12 @@ class ResourceWriter:
                 self.conn.execute(
                     update(s.resource).where(and_(r.tenant_id == self.tenant, r.id == bindparam("b_id")))
                     .values({k: bindparam(k) for k in keys}), batch)
-        insert_rows(self.conn, s.resource_version, versions)
-
-    def _deletion_versions(self, marked: list[tuple[str, int]]) -> list[dict]:
-        """A deletion is a version too: the last content, marked deleted."""
-        r = s.resource.c
-        out = []
-        ids = dict(marked)
-        keys = list(ids)
-        for i in range(0, len(keys), 900):
-            for row in self.conn.execute(select(r.id, r.content_hash, r.body, r.key_id, r.category, r.security)
-                                         .where(and_(r.tenant_id == self.tenant, r.id.in_(keys[i:i + 900])))):
-                out.append(_version(self.tenant, row.id, ids[row.id], row.content_hash, row.body, row.key_id,
-                                    row.category, row.security, True, self.batch_id, self.now))
-        return out
 
 
-def _security(rec: Record) -> list:
+def _security(rec: Record) -> list | tuple:
     if rec.standard == "fhir":
-        return list((rec.resource.get("meta") or {}).get("security") or [])
-    return []
+        return list((rec.resource.get("meta") or {}).get("security") or NO_SECURITY)
+    return NO_SECURITY
 
 
 def _locator(source: dict) -> str:
@@ -189,9 +185,3 @@ def _locator(source: dict) -> str:
 def _touch(c: WriteCounts, youth_id, category) -> None:
     if youth_id:
         c.changed_youth.setdefault(youth_id, set()).add(category)
-
-
-def _version(tenant, rid, version, digest, body, key_id, category, security, deleted, batch_id, now) -> dict:
-    return {"tenant_id": tenant, "resource_id": rid, "version": version, "content_hash": digest, "body": body,
-            "key_id": key_id, "category": category, "security": security, "deleted": deleted,
-            "batch_id": batch_id, "recorded_at": now}
