@@ -92,13 +92,8 @@ def select(rt: str, extract: bool, values: list[str], forced: str | None = None)
     return ok[-1] if ok else fits[0]
 
 
-def parse_date(value: str, field: str, required: bool = False) -> str | None:
-    """CCYYMMDD (CFS), YYYY-MM-DD or MM/DD/YYYY -> ISO date text."""
-    v = value.strip()
-    if not v:
-        if required:
-            raise RowError(field, f"{field} is required")
-        return None
+@lru_cache(maxsize=65536)
+def _iso_date(v: str) -> str | None:
     try:
         if len(v) == 8 and v.isdigit():
             return date(int(v[:4]), int(v[4:6]), int(v[6:])).isoformat()
@@ -110,6 +105,19 @@ def parse_date(value: str, field: str, required: bool = False) -> str | None:
                 return date(int(y), int(m), int(d)).isoformat()
     except ValueError:
         pass
+    return None
+
+
+def parse_date(value: str, field: str, required: bool = False) -> str | None:
+    """CCYYMMDD (CFS), YYYY-MM-DD or MM/DD/YYYY -> ISO date text (a feed repeats its dates: cached)."""
+    v = value.strip()
+    if not v:
+        if required:
+            raise RowError(field, f"{field} is required")
+        return None
+    iso = _iso_date(v)
+    if iso is not None:
+        return iso
     raise RowError(field, f"{field} {v!r} is not a date (CCYYMMDD, YYYY-MM-DD or MM/DD/YYYY)")
 
 

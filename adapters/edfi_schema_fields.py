@@ -25,13 +25,27 @@ MSG_NULL = "Field may not be null."
 MSG_UNKNOWN = "Unknown field."
 
 
+_KNOWN_GOOD_MAX = 65536  # a feed repeats the same dates and descriptors; remember the valid ones
+_good_dates: set[str] = set()
+_good_descriptors: set[str] = set()
+
+
+def _remember(seen: set[str], v: str) -> None:
+    if len(seen) >= _KNOWN_GOOD_MAX:
+        seen.clear()
+    seen.add(v)
+
+
 def _valid_date(v: str) -> bool:
+    if v in _good_dates:
+        return True
     if not _DATE_RE.match(v):
         return False
     try:
         date(int(v[:4]), int(v[5:7]), int(v[8:10]))
     except ValueError:
         return False
+    _remember(_good_dates, v)
     return True
 
 
@@ -160,8 +174,12 @@ def _str_check(mx, mn) -> Check:
 def _descriptor_check(v, path, errs):
     if type(v) is not str:
         errs.append((path, "Not a valid string."))
+    elif v in _good_descriptors:
+        return
     elif len(v) > MAX_DESCRIPTOR or not DESCRIPTOR_RE.match(v):
         errs.append((path, Descriptor.default_error_messages["descriptor"]))
+    else:
+        _remember(_good_descriptors, v)
 
 
 def _date_check(v, path, errs):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import Table
+from sqlalchemy import LargeBinary, Table
 
 
 @lru_cache(maxsize=64)
@@ -17,7 +17,9 @@ def _plan(table: Table, cols: tuple[str, ...], dialect_name: str, dialect):
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) VALUES ({', '.join([mark] * len(cols))})"
-    procs = tuple(table.c[c].type._cached_bind_processor(dialect) for c in cols)
+    # bytes go to sqlite3 as they are; its Binary wrapper only copies them
+    procs = tuple(None if isinstance(table.c[c].type, LargeBinary) else table.c[c].type._cached_bind_processor(dialect)
+                  for c in cols)
     return sql, procs
 
 
@@ -31,10 +33,21 @@ def insert_rows(conn, table: Table, rows: list[dict]) -> None:
     cols = tuple(rows[0])
     sql, procs = _plan(table, cols, dialect.name, dialect)
     converted = [(i, p) for i, p in enumerate(procs) if p is not None]
+    # a chunk repeats values (its timestamp, empty labels): convert each distinct object once
+    last_in: list = [_NOTHING] * len(cols)
+    last_out: list = [None] * len(cols)
     data = []
     for r in rows:
         values = [r[c] for c in cols]
         for i, p in converted:
-            values[i] = p(values[i])
+            v = values[i]
+            if v is last_in[i]:
+                values[i] = last_out[i]
+            else:
+                last_in[i] = v
+                values[i] = last_out[i] = p(v)
         data.append(tuple(values))
     conn.exec_driver_sql(sql, data)
+
+
+_NOTHING = object()
