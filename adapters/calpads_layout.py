@@ -61,6 +61,12 @@ def _year_of(text: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=1024)
+def _fitting(rt: str, extract: bool, n: int) -> tuple[Layout, ...]:
+    """Layouts whose column count for this record type is n (asked once per line: cached)."""
+    return tuple(l for l in layouts() if l.count(rt, extract) == n)
+
+
 def select(rt: str, extract: bool, values: list[str], forced: str | None = None) -> Layout:
     """The layout for one line, or RowError naming the column-count mismatch."""
     n = len(values)
@@ -74,7 +80,7 @@ def select(rt: str, extract: bool, values: list[str], forced: str | None = None)
         if want != n:
             raise RowError(None, f"{rt}{'-R' if extract else ''} line has {n} columns; layout {lay.name} expects {want}")
         return lay
-    fits = [l for l in all_ if l.count(rt, extract) == n]
+    fits = _fitting(rt, extract, n)
     if not fits:
         wants = sorted({l.count(rt, extract) for l in all_ if l.count(rt, extract)})
         kind = "extract" if extract else "upload"
