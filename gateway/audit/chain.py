@@ -140,12 +140,8 @@ def _next_seqs(conn: Connection, head_seq: int, n: int) -> list[int]:
     return [base + i for i in range(1, n + 1)]
 
 
-def append_many(conn: Connection, tenant: str, events: Iterable[Mapping], **common: Any) -> list[int]:
-    """Append several rows (e.g. one per youth of a bulk export, or one per decision of a search)
-    under a single head lock; returns their seqs in order. Each event is a mapping with the
-    keyword arguments of `append` (actor_id, ..., entry, recorded_at); `common` supplies defaults
-    (typically the actor, client, action and purpose of the request, and its recorded_at, so the
-    rows of one request share a timestamp)."""
+def prepare(events: Iterable[Mapping], **common: Any) -> list[dict]:
+    """Checked, normalised events ready to be chained (see append_many for their shape)."""
     evs = []
     for e in events:
         ev = {k: None for k in FIELDS}
@@ -158,6 +154,11 @@ def append_many(conn: Connection, tenant: str, events: Iterable[Mapping], **comm
         ev["entry"] = normalise_entry(ev.get("entry") or {})
         ev["recorded_at"] = _utc(ev.get("recorded_at") or clock.utcnow())
         evs.append(ev)
+    return evs
+
+
+def append_prepared(conn: Connection, tenant: str, evs: list[dict]) -> list[int]:
+    """Chain already prepared events under one head lock; their seqs in order."""
     if not evs:
         return []
     head_seq, prev, exists = _lock_head(conn, tenant)
@@ -174,6 +175,15 @@ def append_many(conn: Connection, tenant: str, events: Iterable[Mapping], **comm
     else:
         conn.execute(insert(s.audit_head).values(tenant_id=tenant, seq=seqs[-1], hash=prev))
     return seqs
+
+
+def append_many(conn: Connection, tenant: str, events: Iterable[Mapping], **common: Any) -> list[int]:
+    """Append several rows (e.g. one per youth of a bulk export, or one per decision of a search)
+    under a single head lock; returns their seqs in order. Each event is a mapping with the
+    keyword arguments of `append` (actor_id, ..., entry, recorded_at); `common` supplies defaults
+    (typically the actor, client, action and purpose of the request, and its recorded_at, so the
+    rows of one request share a timestamp)."""
+    return append_prepared(conn, tenant, prepare(events, **common))
 
 
 def append(conn: Connection, tenant: str, *, actor_id: str, actor_role: str, client_id: str | None,

@@ -17,7 +17,6 @@ from ...clock import today
 from ...enforce import decide_categories
 from ...enforce.decisions import ALL_CATEGORIES, Disclosure
 from ...store import schema as s
-from ...store.engine import write_tx
 from .. import engine, settings
 from ..errors import operation_outcome
 
@@ -39,20 +38,21 @@ def youth_exists(conn, youth_id: str) -> bool:
                                                          s.youth.c.id == youth_id))).first() is not None
 
 
-def disclose(conn, youth_id: str, categories=ALL_CATEGORIES) -> Disclosure:
-    return decide_categories(conn, tenant(), current_requester(), youth_id, categories, as_of=as_of())
+def disclose(conn, youth_id: str, categories=ALL_CATEGORIES, facts=None) -> Disclosure:
+    return decide_categories(conn, tenant(), current_requester(), youth_id, categories, as_of=as_of(), facts=facts)
 
 
 def audit(action: str, youth_id: str | None, outcome: str, entry: dict) -> None:
-    """Append the decision record to the tamper-evident chain (its own short write transaction)."""
-    from ...audit import append, maybe_checkpoint
+    """Append the decision record to the tamper-evident chain; returns once it is committed
+    (group commit with other requests of this process: audit/group.py)."""
+    from ...audit import maybe_checkpoint
+    from ...audit.group import appender
     who = current_requester()
     entry = {**entry, "request": {"method": request.method, "path": request.path,
                                   "query": request.query_string.decode()[:500], "request_id": g.get("request_id")}}
-    with write_tx(engine()) as conn:
-        append(conn, tenant(), actor_id=who.user_id or who.client_id, actor_role=who.user_role or who.role,
-               client_id=who.client_id, youth_id=youth_id, action=action, purpose=who.purpose_of_use,
-               outcome=outcome, entry=entry)
+    appender(engine()).append(tenant(), actor_id=who.user_id or who.client_id, actor_role=who.user_role or who.role,
+                              client_id=who.client_id, youth_id=youth_id, action=action, purpose=who.purpose_of_use,
+                              outcome=outcome, entry=entry)
     # sign the chain head every 1,000 entries or 15 minutes, so a rewrite of history is detectable;
     # each process looks at most every 100 audits (the check itself costs three queries)
     global _since_check
