@@ -12,6 +12,7 @@ from typing import Iterable
 from pydantic import ValidationError
 
 from . import sensitivity
+from .ids import uuid5_str
 from .base import Problem, Record, Subject, natural_key, truncate
 from .ccda_datatypes import (T, Narrative, TimePolicy, address, first_id, human_name,
                              identifier, telecom, text_of, xpath_of)
@@ -30,7 +31,7 @@ def model_for(resource_type: str):
 
 
 def resource_id(resource_type: str, key: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, resource_type + "\x1f" + key))
+    return uuid5_str(NAMESPACE, resource_type + "\x1f" + key)
 
 
 def categorize(resource: dict, facts: sensitivity.SourceFacts) -> tuple[str, list[dict]]:

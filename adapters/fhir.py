@@ -36,6 +36,7 @@ import orjson
 from pydantic import ValidationError
 
 from . import sensitivity
+from .ids import uuid5_str
 from .base import InputRefused, Item, Problem, Record, Subject, natural_key, truncate
 
 NAMESPACE = uuid.UUID("2b8a4f3e-61c7-5e0d-8c1a-5f7e9d3b2a60")
@@ -58,7 +59,7 @@ def model_for(rtype: str):
 
 
 def resource_id(rtype: str, key: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, rtype + "\x1f" + key))
+    return uuid5_str(NAMESPACE, rtype + "\x1f" + key)
 
 
 def _loc(loc) -> str:

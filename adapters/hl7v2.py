@@ -23,6 +23,7 @@ from typing import Iterator, Union
 from pydantic import ValidationError
 
 from . import sensitivity
+from .ids import uuid5_str
 from .base import FieldError, InputRefused, Item, Problem, Record, Subject, natural_key, truncate
 
 NAMESPACE = uuid.UUID("0d3c6b1e-8f0a-5d43-9e0b-2a7f1c5e9b11")
@@ -60,7 +61,7 @@ def _model(rtype: str):
 
 
 def resource_id(rtype: str, key: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, rtype + "\x1f" + key))
+    return uuid5_str(NAMESPACE, rtype + "\x1f" + key)
 
 
 # --- segments -------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import select
 
-from gateway.ingest.resources import _ID_NS, uuid5_text
+from adapters.ids import uuid5_str
+from gateway.ingest.resources import _ID_NS
 from gateway.store import schema as s
 from gateway.store.bulk import insert_rows
 from gateway.store.engine import write_tx
@@ -17,8 +18,8 @@ from gateway.store.engine import write_tx
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=120))
-def test_uuid5_text_is_uuid5(name):
-    assert uuid5_text(name) == str(uuid.uuid5(_ID_NS, name))
+def test_uuid5_str_is_uuid5(name):
+    assert uuid5_str(_ID_NS, name) == str(uuid.uuid5(_ID_NS, name))
 
 
 def test_insert_rows_matches_sqlalchemy_insert(engine):

@@ -7,7 +7,6 @@ Lookups and writes go in chunks so ingest runs at tens of thousands of records a
 """
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ import orjson
 from sqlalchemy import and_, bindparam, select, update
 
 from adapters.base import Record
+from adapters.ids import uuid5_str
 
 from ..store import schema as s
 from ..store.bulk import insert_rows
@@ -23,17 +23,7 @@ from .sealing import sealer
 
 CHUNK = 2000
 _ID_NS = uuid.UUID("6f1c3d1e-2b8f-4d3a-9a51-0c9b8e7d6a21")
-_ID_NS_BYTES = _ID_NS.bytes
 NO_SECURITY = ()  # shared: stored as [] (one JSON conversion per chunk, not per row)
-
-
-def uuid5_text(name: str) -> str:
-    """str(uuid.uuid5(_ID_NS, name)) without building a UUID object (ingest makes one per record)."""
-    h = bytearray(hashlib.sha1(_ID_NS_BYTES + name.encode()).digest()[:16])
-    h[6] = (h[6] & 0x0F) | 0x50   # version 5
-    h[8] = (h[8] & 0x3F) | 0x80   # RFC 4122 variant
-    x = h.hex()
-    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 @dataclass
@@ -51,7 +41,7 @@ def resource_id(tenant: str, standard: str, rtype: str, key: str, body: dict) ->
     rid = body.get("id") if standard == "fhir" else None
     if isinstance(rid, str) and 0 < len(rid) <= 36:
         return rid
-    return uuid5_text(f"{tenant}\x1f{standard}\x1f{rtype}\x1f{key}")
+    return uuid5_str(_ID_NS, f"{tenant}\x1f{standard}\x1f{rtype}\x1f{key}")
 
 
 def _rewrite_patient_refs(node, youth_id: str):

@@ -17,7 +17,7 @@ from . import education, narrative
 from .facts import compute as compute_facts
 from .redact import (IDENTIFIER_REDACTIONS, deidentify, drop_case_fields, high_water_mark, is_psychotherapy_note,
                      label, obligation_codings, redactions_of)
-from .rows import instant, load_identifiers, load_rows, load_schools, load_youth
+from .rows import instant, load_identifiers, load_rows, load_schools, load_youth, project_youth
 from .vocab import (CONFIDENTIALITY, DOC_CODE, HEP_CS, LOINC, NOTICE_EXT, NOTICES_CODE, PROFILE_COMPOSITION, PROV_PARTICIPANT,
                     categories, category_display, params, permitted, uid)
 
@@ -171,11 +171,15 @@ def _dangling(node, present: set):
             _dangling(v, present)
 
 
-def assemble(conn, tenant: str, youth_id: str, decisions: dict[str, dict], *, as_of: date, base_url: str) -> dict:
-    """The youth's passport as a FHIR R4 document Bundle limited to the permitted categories."""
+def assemble(conn, tenant: str, youth_id: str, decisions: dict[str, dict], *, as_of: date, base_url: str,
+             youth_row: dict | None = None) -> dict:
+    """The youth's passport as a FHIR R4 document Bundle limited to the permitted categories.
+    `youth_row`: the youth's full row when the caller already read it (for the decision)."""
     allowed = permitted(decisions)
     demo_ok = "demographics_identity" in allowed
-    youth = load_youth(conn, tenant, youth_id, demographics=demo_ok, removal="enrollment_school_placement" in allowed)
+    removal = "enrollment_school_placement" in allowed
+    youth = (project_youth(youth_row, demographics=demo_ok, removal=removal) if youth_row is not None
+             else load_youth(conn, tenant, youth_id, demographics=demo_ok, removal=removal))
     if youth is None:
         raise LookupError(f"no youth {youth_id} in tenant {tenant}")
     now = instant(utcnow())

@@ -86,9 +86,16 @@ def load_youth(conn, tenant: str, youth_id: str, *, demographics: bool, removal:
     if removal:
         cols.append(y.removal_date)
     r = conn.execute(select(*cols).where(and_(y.tenant_id == tenant, y.id == youth_id))).first()
-    if r is None:
-        return None
-    out = dict(r._mapping)
+    return None if r is None else project_youth(dict(r._mapping), demographics=demographics, removal=removal)
+
+
+def project_youth(row: dict, *, demographics: bool, removal: bool) -> dict:
+    """load_youth()'s view of a youth row the request already read in full (for its decision)."""
+    out = {"id": row["id"]}
+    if demographics:
+        out.update((c, row[c]) for c in YOUTH_DEMOGRAPHICS)
+    if removal:
+        out["removal_date"] = row["removal_date"]
     if isinstance(out.get("aliases"), (str, bytes)):
         out["aliases"] = orjson.loads(out["aliases"])
     if isinstance(out.get("removal_date"), str):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import orjson
 
+from adapters.ids import uuid5_str
+
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ROOT / "profiles"
 FHIR_DIR = PROFILES / "fhir"
@@ -88,7 +90,7 @@ _NS = uuid.UUID("2b0e7d4c-5a1f-4c55-9d1e-6b7f3c9a0e11")
 
 def uid(*parts) -> str:
     """A deterministic resource id for something the passport renders (same input, same id)."""
-    return str(uuid.uuid5(_NS, "\x1f".join(str(p) for p in parts)))
+    return uuid5_str(_NS, "\x1f".join(str(p) for p in parts))
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ from flask import abort, request
 from sqlalchemy import and_, func, or_, select
 
 from ...auth import require
+from ...enforce.decisions import load_youth_facts
 from ...store import schema as s
 from .. import engine, settings
 from . import CAPABILITIES, fhir
@@ -130,13 +131,15 @@ def search_patient():
 def passport(youth_id: str):
     from ...passport import assemble
     with engine().connect() as conn:
-        if _youth(conn, youth_id) is None:
+        facts = load_youth_facts(conn, tenant(), youth_id)   # read once: the decision and the document
+        if facts is None:
             abort(404, description=f"Patient/{youth_id} is not known")
-        d = disclose(conn, youth_id)
+        d = disclose(conn, youth_id, facts=facts)
         allowed = d.permitted()
         if not allowed:
             return deny_all("passport", youth_id, d)
-        bundle = assemble(conn, tenant(), youth_id, allowed, as_of=as_of(), base_url=settings().base_url)
+        bundle = assemble(conn, tenant(), youth_id, allowed, as_of=as_of(), base_url=settings().base_url,
+                          youth_row=facts.youth)
     released = sorted({e["resource"]["resourceType"] + "/" + e["resource"]["id"] for e in bundle.get("entry", [])})
     audit("passport", youth_id, "permit", {**d.audit_entry(), "resource_count": len(released)})
     return fhir_response(bundle)
