@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import mappings
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from ..policy import decide
 from ..policy.facts import build_request
@@ -51,15 +51,25 @@ class Disclosure:
                 "released": sorted(self.permitted()), "withheld": sorted(self.denied())}
 
 
+def _by_youth(table):
+    return select(table).where(and_(table.c.tenant_id == bindparam("tenant"), table.c.youth_id == bindparam("youth")))
+
+
+# built once: a request runs these four for every youth it decides about
+_YOUTH = select(s.youth).where(and_(s.youth.c.tenant_id == bindparam("tenant"), s.youth.c.id == bindparam("youth")))
+_ASSIGNMENTS, _CONSENTS, _COURT_ORDERS = (_by_youth(t) for t in (s.care_assignment, s.consent, s.court_order))
+
+
 def load_youth_facts(conn, tenant: str, youth_id: str) -> YouthFacts | None:
-    y = conn.execute(select(s.youth).where(and_(s.youth.c.tenant_id == tenant, s.youth.c.id == youth_id))).first()
+    key = {"tenant": tenant, "youth": youth_id}
+    y = conn.execute(_YOUTH, key).first()
     if y is None:
         return None
-    def rows(table):
-        return [dict(r._mapping) for r in conn.execute(
-            select(table).where(and_(table.c.tenant_id == tenant, table.c.youth_id == youth_id)))]
-    return YouthFacts(youth=dict(y._mapping), assignments=rows(s.care_assignment), consents=rows(s.consent),
-                      court_orders=rows(s.court_order))
+
+    def rows(stmt):
+        return [dict(r._mapping) for r in conn.execute(stmt, key)]
+    return YouthFacts(youth=dict(y._mapping), assignments=rows(_ASSIGNMENTS), consents=rows(_CONSENTS),
+                      court_orders=rows(_COURT_ORDERS))
 
 
 def decide_categories(conn, tenant: str, requester, youth_id: str, categories=ALL_CATEGORIES, *,

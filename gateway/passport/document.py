@@ -132,15 +132,27 @@ def _schools(tenant: str, items: list[Item], schools: dict) -> list[Item]:
     return out
 
 
-def _provenance(tenant: str, it: Item, now: str, identifying: bool) -> dict:
+_ASSEMBLER = {"type": {"coding": [{"system": PROV_PARTICIPANT, "code": "assembler", "display": "Assembler"}]},
+              "who": {"display": GATEWAY_NAME}}
+
+
+def _author(source_system: str) -> dict:
+    return {"type": {"coding": [{"system": PROV_PARTICIPANT, "code": "author", "display": "Author"}]},
+            "who": {"display": source_system}}
+
+
+def _provenance(tenant: str, it: Item, now: str, identifying: bool, authors: dict) -> dict:
+    """`authors`: this document's author agents by source system (built once, shared by entries:
+    nothing edits a Provenance after it is made)."""
     agents, seen = [], set()
     for s in it.sources:
         if s.source_system not in seen:
             seen.add(s.source_system)
-            agents.append({"type": {"coding": [{"system": PROV_PARTICIPANT, "code": "author", "display": "Author"}]},
-                           "who": {"display": s.source_system}})
-    agents.append({"type": {"coding": [{"system": PROV_PARTICIPANT, "code": "assembler", "display": "Assembler"}]},
-                   "who": {"display": GATEWAY_NAME}})
+            a = authors.get(s.source_system)
+            if a is None:
+                a = authors[s.source_system] = _author(s.source_system)
+            agents.append(a)
+    agents.append(_ASSEMBLER)
     entities = []
     for s in it.sources:
         where = s.source_system if identifying else " ".join(x for x in (s.source_file, s.source_locator) if x) or s.source_system
@@ -156,19 +168,28 @@ def _provenance(tenant: str, it: Item, now: str, identifying: bool) -> dict:
     return prov
 
 
-def _dangling(node, present: set):
-    """References to resources not in this document (withheld or never stored) keep no target."""
-    if isinstance(node, dict):
-        ref = node.get("reference")
-        if isinstance(ref, str) and "/" in ref and not ref.startswith(("#", "urn:")) and ref not in present:
-            node.pop("reference")
-            node.setdefault("display", "Not included in this passport")
-        for v in node.values():
-            if isinstance(v, (dict, list)):
-                _dangling(v, present)
-    elif isinstance(node, list):
-        for v in node:
-            _dangling(v, present)
+def _dangling(root, present: set) -> None:
+    """References to resources not in this document (withheld or never stored) keep no target.
+    (A walk with an explicit stack: every node of every entry is visited, so no call per node.)"""
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        if type(node) is dict:
+            ref = node.get("reference")
+            if ref is not None and type(ref) is str and "/" in ref and ref not in present \
+                    and not ref.startswith(("#", "urn:")):
+                node.pop("reference")
+                node.setdefault("display", "Not included in this passport")
+            for v in node.values():
+                tv = type(v)
+                if tv is dict or tv is list:
+                    push(v)
+        else:
+            for v in node:
+                tv = type(v)
+                if tv is dict or tv is list:
+                    push(v)
 
 
 def assemble(conn, tenant: str, youth_id: str, decisions: dict[str, dict], *, as_of: date, base_url: str,
@@ -189,12 +210,13 @@ def assemble(conn, tenant: str, youth_id: str, decisions: dict[str, dict], *, as
     items.insert(0, pat_item)
     facts = compute_facts(rows, youth, as_of, allowed, schools)
     obligations = {cat: obligation_codings(d.get("obligations")) for cat, d in allowed.items()}
-    present = {it.key for it in items}
+    present = {it.key for it in items} | {f"Patient/{youth_id}"}
+    identifier_redactions = frozenset(IDENTIFIER_REDACTIONS)
     for it in items:
         rd = red.get(it.category, frozenset())
-        if rd & set(IDENTIFIER_REDACTIONS):
+        if rd & identifier_redactions:
             deidentify(it.resource)
-        _dangling(it.resource, present | {f"Patient/{youth_id}"})
+        _dangling(it.resource, present)
         if it is pat_item and not demo_ok:
             continue
         label(it.resource, it.security, obligations.get(it.category, []))
@@ -237,11 +259,12 @@ def assemble(conn, tenant: str, youth_id: str, decisions: dict[str, dict], *, as
             "event": [{"period": {"end": as_of.isoformat()}}],
             "section": sections}
     entries = [comp, device]
-    provs = [_provenance(tenant, Item(device, "", []), now, False)]
+    authors: dict = {}
+    provs = [_provenance(tenant, Item(device, "", []), now, False, authors)]
     for it in items:
         entries.append(it.resource)
-        identifying = bool(red.get(it.category, frozenset()) & set(IDENTIFIER_REDACTIONS))
-        provs.append(_provenance(tenant, it, now, identifying))
+        identifying = bool(red.get(it.category, frozenset()) & identifier_redactions)
+        provs.append(_provenance(tenant, it, now, identifying, authors))
     entries.extend(provs)
     bundle_id = str(uuid.uuid4())
     return {"resourceType": "Bundle", "id": bundle_id,

@@ -11,6 +11,7 @@ Ed-Fi descriptors travel as codings with system = descriptor namespace + name.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from adapters.edfi_common import parse_descriptor
 
@@ -25,6 +26,17 @@ ORG_TYPE = {"system": "http://terminology.hl7.org/CodeSystem/organization-type",
 def descriptor_coding(uri: str | None) -> dict | None:
     if not uri:
         return None
+    c = _coding(uri) if type(uri) is str else _coding_of(uri)
+    return dict(c) if c is not None else None   # a copy: the caller's resource may be edited later
+
+
+@lru_cache(maxsize=8192)
+def _coding(uri: str) -> dict | None:
+    """Descriptors repeat across every record of a passport and across passports: parsed once."""
+    return _coding_of(uri)
+
+
+def _coding_of(uri) -> dict | None:
     p = parse_descriptor(uri)
     if p is None:
         return {"code": str(uri)[:200]} if str(uri).strip() else None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import orjson
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from ..ingest.sealing import unseal
 from ..store import schema as s
@@ -43,6 +43,14 @@ def _row(tenant: str, r) -> Row:
                r.source_file, r.source_locator, r.received_at)
 
 
+# built once (a passport runs each of these): only the bound values change per request
+_ROWS = select(*_COLS).where(and_(_R.tenant_id == bindparam("tenant"), _R.youth_id == bindparam("youth"),
+                                  _R.category.in_(bindparam("cats", expanding=True)), _R.deleted.is_(False)))
+_SCHOOLS = select(*_COLS).where(and_(_R.tenant_id == bindparam("tenant"), _R.standard == "edfi", _R.rtype == "schools",
+                                     _R.youth_id.is_(None), _R.natural_key.in_(bindparam("keys", expanding=True)),
+                                     _R.deleted.is_(False)))
+
+
 def load_rows(conn, tenant: str, youth_id: str, categories) -> list[Row]:
     """The youth's live (not deleted) resources of exactly these categories."""
     cats = sorted(set(categories))
@@ -50,9 +58,7 @@ def load_rows(conn, tenant: str, youth_id: str, categories) -> list[Row]:
         return []
     # no ORDER BY: SQLite would then walk the (standard, rtype, natural_key) index over the whole
     # table instead of the (tenant, youth, category) one; sorting a youth's rows here is cheap
-    q = select(*_COLS).where(and_(_R.tenant_id == tenant, _R.youth_id == youth_id, _R.category.in_(cats),
-                                  _R.deleted.is_(False)))
-    rows = [_row(tenant, r) for r in conn.execute(q)]
+    rows = [_row(tenant, r) for r in conn.execute(_ROWS, {"tenant": tenant, "youth": youth_id, "cats": cats})]
     rows.sort(key=lambda r: (r.standard, r.rtype, r.id))
     return rows
 
@@ -62,10 +68,8 @@ def load_schools(conn, tenant: str, school_ids) -> dict[int, Row]:
     keys = sorted({str(int(x)) for x in school_ids if x is not None})
     if not keys:
         return {}
-    q = select(*_COLS).where(and_(_R.tenant_id == tenant, _R.standard == "edfi", _R.rtype == "schools",
-                                  _R.youth_id.is_(None), _R.natural_key.in_(keys), _R.deleted.is_(False)))
     out = {}
-    for r in conn.execute(q):
+    for r in conn.execute(_SCHOOLS, {"tenant": tenant, "keys": keys}):
         row = _row(tenant, r)
         sid = row.body.get("schoolId")
         if sid is not None:
@@ -105,10 +109,14 @@ def project_youth(row: dict, *, demographics: bool, removal: bool) -> dict:
     return out
 
 
+_IDENTIFIERS = (select(s.youth_identifier.c.system, s.youth_identifier.c.value)
+                .where(and_(s.youth_identifier.c.tenant_id == bindparam("tenant"),
+                            s.youth_identifier.c.youth_id == bindparam("youth")))
+                .order_by(s.youth_identifier.c.system, s.youth_identifier.c.value))
+
+
 def load_identifiers(conn, tenant: str, youth_id: str) -> list[tuple[str, str]]:
-    i = s.youth_identifier.c
-    q = select(i.system, i.value).where(and_(i.tenant_id == tenant, i.youth_id == youth_id)).order_by(i.system, i.value)
-    return [(r.system, r.value) for r in conn.execute(q)]
+    return [(r.system, r.value) for r in conn.execute(_IDENTIFIERS, {"tenant": tenant, "youth": youth_id})]
 
 
 def instant(ts: datetime | str | None) -> str | None:
