@@ -28,6 +28,12 @@ _NON_ALPHA = re.compile(r"[^A-Z ]+")
 def normalize(name: str | None) -> str:
     if not name:
         return ""
+    return _normalize(name)
+
+
+@lru_cache(maxsize=65536)
+def _normalize(name: str) -> str:
+    """Names repeat across a county (and across a feed's records): each is normalised once."""
     s = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().upper()
     s = s.replace("-", " ").replace("'", "")
     return " ".join(_NON_ALPHA.sub(" ", s).split())

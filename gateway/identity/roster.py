@@ -4,10 +4,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 import jellyfish
 
 from .matching import Person, grade, score
+
+
+@lru_cache(maxsize=65536)
+def _sound(part: str) -> str:
+    return jellyfish.metaphone(part)[:4]
 
 
 def _blocks(p: Person) -> list[tuple]:
@@ -18,7 +24,7 @@ def _blocks(p: Person) -> list[tuple]:
         if b.day <= 12:
             keys.append(("dob", date(b.year, b.day, b.month)) if b.day != b.month else ("dob", b))
     for part in p.family_parts:
-        code = jellyfish.metaphone(part)[:4]
+        code = _sound(part)
         if p.birth_date:
             keys.append(("fam-year", code, p.birth_date.year))
         if p.given:

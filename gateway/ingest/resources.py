@@ -174,4 +174,8 @@ def _locator(source: dict) -> str:
 
 def _touch(c: WriteCounts, youth_id, category) -> None:
     if youth_id:
-        c.changed_youth.setdefault(youth_id, set()).add(category)
+        cats = c.changed_youth.get(youth_id)
+        if cats is None:
+            c.changed_youth[youth_id] = {category}
+        else:
+            cats.add(category)
