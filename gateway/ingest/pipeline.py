@@ -31,6 +31,13 @@ from .review import ReviewQueue
 
 PROBLEM_CHUNK = 1000
 FAULT_AFTER = 5000
+# PostgreSQL plans a batch's own lookups from statistics that predate it: on a new store (or a
+# new kind of record) the tables look empty and the natural-key lookups walk the whole tenant
+# (seconds per chunk). A batch refreshes the statistics (which inside the transaction count its
+# own rows) after this many records and again each time its record count doubles: a few
+# ANALYZEs of sampled rows, however large the batch.
+PLANNER_REFRESH_AFTER = 10000
+_PLANNED_TABLES = ("resource", "youth", "youth_identifier", "placement", "care_assignment", "consent", "court_order")
 # below this an input (one clinical document, one message) looks identities up one by one instead
 # of reading the whole roster
 EAGER_IDENTITY_BYTES = 2 * 1024 * 1024
@@ -248,6 +255,7 @@ def ingest_items(engine, fmt: str, items, *, source_name: str, digest: str, tena
                 id=batch_id, tenant_id=tenant, format=fmt, source_name=source_name, source_system=source_system[:120],
                 content_sha256=digest, submitted_by=submitted_by[:120], status="running", started_at=now))
             batch = _Batch(conn, tenant, batch_id, source_system, now, result, eager_identity)
+            refresh_at = PLANNER_REFRESH_AFTER
             for item in items:
                 if isinstance(item, Problem):
                     if item.fatal:
@@ -259,6 +267,10 @@ def ingest_items(engine, fmt: str, items, *, source_name: str, digest: str, tena
                     if result.records_read == FAULT_AFTER:
                         batch.writer.flush()
                         faults.point("ingest-mid-batch")   # rows written, transaction still open
+                    if result.records_read == refresh_at and conn.dialect.name == "postgresql":
+                        refresh_at *= 2
+                        batch.writer.flush()
+                        conn.exec_driver_sql("ANALYZE " + ", ".join(_PLANNED_TABLES))
                 if bar is not None:
                     bar.update(1)
             batch.finish()
