@@ -63,9 +63,9 @@ class Partner:
     def get(self, url, **kw):
         return self.http.get(url, headers={"Authorization": f"Bearer {self.token}"}, **kw)
 
-    def post(self, url, body):
+    def post(self, url, body, headers: dict | None = None):
         return self.http.post(url, json=body, headers={"Authorization": f"Bearer {self.token}",
-                                                        "Content-Type": "application/fhir+json"})
+                                                        "Content-Type": "application/fhir+json", **(headers or {})})
 
 
 def app_for(engine):

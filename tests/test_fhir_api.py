@@ -91,6 +91,24 @@ def test_part2_appears_only_with_the_youths_consent_and_revocation_applies_next_
     assert youth.post(f"/fhir/Consent/{consent_id}/$revoke", {}).status_code == 200
     assert part2_conditions() == []
 
+    # a sender that never got its answer sends the same consent again: created once
+    system = "https://hep.lacounty.example/fhir/NamingSystem/hep-consent-id"
+    retried = dict(consent, identifier=[{"system": system, "value": "sender-7f3a"}])
+    first, again = youth.post("/fhir/Consent", retried), youth.post("/fhir/Consent", retried)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.headers["Location"] == first.headers["Location"] == "/fhir/Consent/sender-7f3a"
+    changed = dict(retried, provision={**consent["provision"], "period": {"end": "2027-12-31"}})
+    assert youth.post("/fhir/Consent", changed).status_code == 409          # same identifier, other content
+    # FHIR conditional create: the match is returned whatever the content
+    cond = youth.post("/fhir/Consent", changed, headers={"If-None-Exist": f"identifier={system}|sender-7f3a"})
+    assert cond.status_code == 200 and cond.get_json()["provision"]["period"]["end"] == "2027-06-30"
+    fresh = youth.post("/fhir/Consent", consent, headers={"If-None-Exist": "identifier=sender-8b21"})
+    assert fresh.status_code == 201 and fresh.headers["Location"].endswith("/sender-8b21")
+    assert youth.post("/fhir/Consent", consent, headers={"If-None-Exist": "name=x"}).status_code == 400
+    with store.connect() as c:
+        kept = c.execute(select(s.consent.c.id).where(s.consent.c.id.in_(["sender-7f3a", "sender-8b21"]))).all()
+    assert len(kept) == 2
+
 
 def test_hiv_records_stay_with_the_hiv_rules(store):
     app = app_for(store)

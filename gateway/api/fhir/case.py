@@ -12,7 +12,7 @@ from sqlalchemy import and_, select, update
 from ...auth import current_requester, require
 from ...clock import today, utcnow
 from ...enforce.relationship import ASSIGNMENT_ROLE, requester_facts
-from ...policy.consent_fhir import consent_to_fhir, fhir_to_consent
+from ...policy.consent_fhir import IDENTIFIER_SYSTEM, consent_to_fhir, fhir_to_consent
 from ...store import schema as s
 from ...store.engine import write_tx
 from .. import engine
@@ -146,17 +146,41 @@ def _may_manage_consents(conn, youth_id: str) -> bool:
         "county_social_worker", "education_rights_holder")
 
 
+def _condition_id() -> str | None:
+    """The consent id named by an If-None-Exist header (FHIR conditional create), if any.
+    Supported: identifier=<value> or identifier=<hep-consent-id system>|<value>."""
+    header = request.headers.get("If-None-Exist")
+    if header is None:
+        return None
+    name, _, value = header.strip().partition("=")
+    system, bar, code = value.rpartition("|")
+    if name != "identifier" or not code or (bar and system != IDENTIFIER_SYSTEM) or len(code) > 64:
+        abort(400, description=f"If-None-Exist supports identifier={IDENTIFIER_SYSTEM}|<value> (at most 64 characters)")
+    return code
+
+
+_CONSENT_FIELDS = ("grantor", "scope", "recipients", "status", "form", "expiration_event", "part2_compliant",
+                   "purpose", "signed", "expires", "revoked_on", "single_disclosure")
+
+
 @fhir.post("/Consent")
 @require("system/Consent.write", "system/Consent.c", "system/Consent.cud", "system/*.write")
 def create_consent():
+    """Create a consent. Safe to retry: a Consent that carries an identifier (system
+    .../NamingSystem/hep-consent-id, a value the sender chooses) is created once; sending it again
+    answers 200 with the stored consent, or 409 if the content differs. `If-None-Exist:
+    identifier=...` (conditional create) answers 200 with the match whatever the content."""
     body = json_body()
     if not isinstance(body, dict) or body.get("resourceType") != "Consent":
         abort(400, description="the body must be a FHIR Consent resource (application/fhir+json)")
+    conditional = _condition_id()
     youth_id = ((body.get("patient") or {}).get("reference") or "").removeprefix("Patient/")
     try:
         row = fhir_to_consent(body)
     except Exception as e:
         abort(400, description=f"invalid Consent: {str(e)[:500]}")
+    if conditional and row.get("id") not in (None, conditional):
+        abort(400, description="the Consent's identifier and the If-None-Exist identifier differ")
     missing = [k for k in ("grantor", "form", "signed") if not row.get(k)] + ([] if row["scope"] else ["scope"]) + (
         [] if row["recipients"] else ["recipients"])
     if missing:
@@ -166,20 +190,29 @@ def create_consent():
             abort(404, description=f"Patient/{youth_id} is not known")
         if not _may_manage_consents(conn, youth_id):
             abort(403, description="only the youth, their assigned social worker or their education rights holder may record consents")
-        row.setdefault("id", f"fhir-{uuid.uuid4().hex[:20]}")
+        row["id"] = row.get("id") or conditional or f"fhir-{uuid.uuid4().hex[:20]}"
         values = {k: row.get(k) for k in ("grantor", "scope", "recipients", "status", "form", "expiration_event",
                                           "part2_compliant", "purpose")}
         values.update(signed=date.fromisoformat(row["signed"]),
                       expires=date.fromisoformat(row["expires"]) if row.get("expires") else None,
                       revoked_on=date.fromisoformat(row["revoked_on"]) if row.get("revoked_on") else None,
                       single_disclosure=bool(row.get("single_disclosure")))
-        conn.execute(s.consent.insert().values(id=row["id"], tenant_id=tenant(), youth_id=youth_id, source="fhir",
-                                               version=1, updated_at=utcnow(), **values))
-        stored = dict(conn.execute(select(s.consent).where(s.consent.c.id == row["id"])).one()._mapping)
+        prior = conn.execute(select(s.consent).where(s.consent.c.id == row["id"])).first()
+        if prior is not None:
+            same_youth = prior.tenant_id == tenant() and prior.youth_id == youth_id
+            if not same_youth or not (conditional or all(getattr(prior, k) == values[k] for k in _CONSENT_FIELDS)):
+                abort(409, description=f"a different consent already has the identifier {row['id']!r}")
+            stored, created = dict(prior._mapping), False
+        else:
+            conn.execute(s.consent.insert().values(id=row["id"], tenant_id=tenant(), youth_id=youth_id, source="fhir",
+                                                   version=1, updated_at=utcnow(), **values))
+            stored = dict(conn.execute(select(s.consent).where(s.consent.c.id == row["id"])).one()._mapping)
+            created = True
     audit("consent-create", youth_id, "permit", {"consent": row["id"], "scope": row["scope"],
-                                                 "recipients": row["recipients"]})
+                                                 "recipients": row["recipients"], "created": created})
     res = consent_to_fhir(stored, patient_reference=f"Patient/{youth_id}")
-    return fhir_response(res, 201, etag_version=1, headers={"Location": f"/fhir/Consent/{row['id']}"})
+    return fhir_response(res, 201 if created else 200, etag_version=stored["version"],
+                         headers={"Location": f"/fhir/Consent/{row['id']}"})
 
 
 @fhir.post("/Consent/<consent_id>/$revoke")
