@@ -63,6 +63,7 @@ def test_disk_full_mid_ingest_fails_the_whole_batch_and_a_retry_lands_it(county,
     assert full.returncode != 0, said[-2000:]
     # the error is reported (EFBIG reads "disk I/O error" in SQLite, ENOSPC "database or disk is full")
     assert "disk i/o error" in said or "disk is full" in said, said[:2000]
+    assert "traceback" not in said and "nothing of it was stored" in said, said[-2000:]   # one clear line
     assert counts(engine) == before                                           # nothing of the batch kept
     with engine.connect() as c:
         batches = c.execute(select(s.ingest_batch.c.status).where(

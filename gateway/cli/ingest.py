@@ -35,9 +35,14 @@ def run(args) -> int:
         adapters.get(args.format)
     except adapters.UnknownFormat as e:
         raise CliError(str(e))
+    from sqlalchemy.exc import DBAPIError
     engine = engine_from(args)
-    r = ingest(engine, args.format, args.paths, tenant=args.tenant, submitted_by=args.submitted_by,
-               source_system=args.source, options=_options(args.option), progress=interactive())
+    try:
+        r = ingest(engine, args.format, args.paths, tenant=args.tenant, submitted_by=args.submitted_by,
+                   source_system=args.source, options=_options(args.option), progress=interactive())
+    except DBAPIError as e:     # disk full, database gone: one line, and what it means for the data
+        raise CliError(f"the batch failed and nothing of it was stored ({str(e.orig).strip()[:300]}); "
+                       "run the same command again once the database is writable", status=1) from None
     if args.json:
         print(json.dumps(r.to_dict(), indent=2, default=str))
     else:

@@ -9,6 +9,7 @@ batch says so.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from .case import CaseWriter
 from .outbox import passport_changed
 from .resources import ResourceWriter
 from .review import ReviewQueue
+
+log = logging.getLogger("hep.ingest")
 
 PROBLEM_CHUNK = 1000
 FAULT_AFTER = 5000
@@ -284,8 +287,11 @@ def ingest_items(engine, fmt: str, items, *, source_name: str, digest: str, tena
         result.status, result.error = "refused", str(e)
         result.records_read = result.created = result.updated = result.unchanged = result.deleted = 0
     except Exception as e:
-        _record_failure(engine, tenant, batch_id, fmt, source_name, source_system, digest, submitted_by, now,
-                        "failed", f"{type(e).__name__}: {e}")
+        try:
+            _record_failure(engine, tenant, batch_id, fmt, source_name, source_system, digest, submitted_by, now,
+                            "failed", f"{type(e).__name__}: {e}")
+        except Exception as again:   # a full disk refuses the failure row too: the batch's own error is the news
+            log.warning("could not record the failed batch %s: %s", batch_id, again)
         raise
     finally:
         if bar is not None:
