@@ -42,7 +42,7 @@ def run(args) -> int:
                    source_system=args.source, options=_options(args.option), progress=interactive())
     except DBAPIError as e:     # disk full, database gone: one line, and what it means for the data
         raise CliError(f"the batch failed and nothing of it was stored ({str(e.orig).strip()[:300]}); "
-                       "run the same command again once the database is writable", status=1) from None
+                       "run the same command again once the database is back and writable", status=1) from None
     if args.json:
         print(json.dumps(r.to_dict(), indent=2, default=str))
     else:
@@ -58,6 +58,8 @@ def describe(r) -> str:
     lines = [f"batch {r.batch_id} ({r.format}, {r.source_name}): {r.records_read} records read",
              f"  accepted {r.accepted} (new {r.created}, updated {r.updated}, unchanged {r.unchanged}, deleted {r.deleted})",
              f"  rejected {r.rejected}, warnings {r.warnings}, out of scope {r.out_of_scope}, held for identity review {r.pending_review}"]
+    if r.care_closed:
+        lines.append(f"  left care (no longer listed in the case extract): {r.care_closed}")
     for p in r.problems[:15]:
         where = f"{p['file']}:{p['line']}" if p.get("line") else p["file"]
         lines.append(f"  {p['severity']}: {where} {p.get('field') or ''}: {p['message']}")
