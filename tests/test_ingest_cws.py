@@ -154,3 +154,46 @@ def test_large_batches_refresh_postgres_planner_statistics(postgres_engine, coun
             "AND relname IN ('resource', 'youth')").all())
     # analysed at 50, 100, 200, ... records: the estimate counts rows this batch wrote
     assert tuples["youth"] > 0 and tuples["resource"] >= 50
+
+
+def _without_clients(keep):
+    """An extract edit keeping only the clients `keep(client_id)` accepts, in every table."""
+    def edit(table, rows):
+        header = rows[0]
+        if "client_id" not in header:
+            return rows
+        i = header.index("client_id")
+        return [header] + [r for r in rows[1:] if r and keep(r[i])]
+    return edit
+
+
+def test_youth_missing_from_the_next_snapshot_have_left_care(engine, county_dir, tmp_path):
+    first = _extract(county_dir)
+    assert ingest(engine, "cws", [first]).status == "committed"
+    ids = [r["client_id"] for r in read_zip_table(first, "clients")]
+    gone = set(ids[:2])
+
+    def in_care():
+        with engine.connect() as c:
+            return {r.client_id: (r.in_foster_care, r.episode_status)
+                    for r in c.execute(select(s.youth.c.client_id, s.youth.c.in_foster_care, s.youth.c.episode_status))}
+
+    nightly = rewrite_zip(first, tmp_path / "next.zip", _without_clients(lambda cid: cid not in gone))
+    r = ingest(engine, "cws", [nightly])
+    assert r.status == "committed" and r.care_closed == 2
+    assert any("no longer listed" in p["message"] for p in r.problems)
+    state = in_care()
+    assert all(state[c] == (False, "closed") for c in gone)
+    assert all(state[c][0] for c in ids if c not in gone)
+
+    # a partial extract (a tenth of the youth) closes nobody and says why
+    partial = rewrite_zip(first, tmp_path / "partial.zip", _without_clients(lambda cid: cid in set(ids[10:18])))
+    p = ingest(engine, "cws", [partial])
+    assert p.status == "committed" and p.care_closed == 0
+    assert any("partial extract" in x["message"] for x in p.problems)
+    assert sum(1 for v in in_care().values() if v[0]) == len(ids) - 2
+
+    # back in care: listed again, open again
+    again = rewrite_zip(first, tmp_path / "again.zip", lambda t, rows: rows)
+    assert ingest(engine, "cws", [again]).care_closed == 0
+    assert all(v[0] for v in in_care().values())

@@ -125,3 +125,26 @@ class CaseWriter:
 
 
 _TABLES = {"placement": s.placement, "assignment": s.care_assignment, "courtOrder": s.court_order, "consent": s.consent}
+
+
+# A snapshot listing fewer than this share of the youth now in care is taken for a partial
+# extract: nobody is closed on its word (a warning says so).
+MIN_SNAPSHOT_SHARE = 0.5
+
+
+def close_absent(conn, tenant: str, listed: set[str], now) -> tuple[list[str], str | None]:
+    """The case extract is a snapshot: youth in care whom it no longer lists have left care.
+    Returns (youth closed, or a reason for closing nobody)."""
+    y = s.youth.c
+    in_care = [r.id for r in conn.execute(select(y.id).where(and_(y.tenant_id == tenant, y.in_foster_care.is_(True))))]
+    absent = sorted(yid for yid in in_care if yid not in listed)
+    if not absent:
+        return [], None
+    if len(listed) < MIN_SNAPSHOT_SHARE * len(in_care):
+        return [], (f"the extract lists {len(listed)} youth in care, under half of the {len(in_care)} the store has: "
+                    f"taken for a partial extract, the {len(absent)} not listed stay in care")
+    for i in range(0, len(absent), 900):
+        conn.execute(update(s.youth).where(and_(y.tenant_id == tenant, y.id.in_(absent[i:i + 900])))
+                     .values(in_foster_care=False, episode_status="closed", updated_at=now))
+    return absent, None
+

@@ -25,7 +25,7 @@ from ..identity.linker import Linker
 from ..store import schema as s
 from ..store.bulk import insert_rows
 from ..store.engine import write_tx
-from .case import CaseWriter
+from .case import CaseWriter, close_absent
 from .outbox import passport_changed
 from .resources import ResourceWriter
 from .review import ReviewQueue
@@ -62,6 +62,7 @@ class BatchResult:
     warnings: int = 0
     out_of_scope: int = 0
     pending_review: int = 0
+    care_closed: int = 0             # youth a case extract no longer lists (left care)
     problems: list[dict] = field(default_factory=list)   # the first few, for the sender
     duplicate_of: str | None = None
     error: str | None = None
@@ -108,6 +109,7 @@ class _Batch:
         self.out_ids: set[tuple[str, str]] = set()
         self.out_people: dict[tuple, dict] = {}   # identifier -> the person's tally (shared)
         self.deferred: list[Record] = []
+        self.youth_listed: set[str] = set()   # youth a case extract lists (a snapshot of who is in care)
 
     # problems and out-of-scope people are both kept as rejected_record rows
     def problem(self, p: Problem) -> None:
@@ -148,6 +150,8 @@ class _Batch:
     def record(self, rec: Record, final: bool = False) -> None:
         if rec.standard == "case" and rec.type == "youth":
             yid, warnings = self.case.upsert_youth(rec, self.source_system)
+            if rec.resource.get("in_foster_care", True):
+                self.youth_listed.add(yid)
             for w in warnings:
                 self.problem(Problem(rec.source.get("file", ""), rec.source.get("line"), "ssid", w, severity="warning"))
             self.writer.add(rec, yid)
@@ -191,11 +195,27 @@ class _Batch:
         self.links[subject] = out
         return out
 
+    def _close_absent(self) -> None:
+        closed, refusal = close_absent(self.conn, self.tenant, self.youth_listed, self.now)
+        if refusal:
+            self.problem(Problem(self.result.source_name, None, "clients", refusal, severity="warning"))
+            return
+        if closed:
+            self.result.care_closed = len(closed)
+            shown = ", ".join(closed[:10]) + (f" and {len(closed) - 10} more" if len(closed) > 10 else "")
+            self.problem(Problem(self.result.source_name, None, "clients",
+                                 f"{len(closed)} youth no longer listed: marked as having left care ({shown})",
+                                 severity="warning"))
+            for yid in closed:
+                self.writer.counts.changed_youth.setdefault(yid, set()).add("placement_case_information")
+
     def finish(self) -> None:
         for rec in self.deferred:
             self.record(rec, final=True)
         self.deferred = []
         self.writer.flush()
+        if self.result.format == "cws" and self.youth_listed:
+            self._close_absent()
         people = {id(e): e for e in self.out_people.values()}.values()
         for person in people:
             self.problem_rows.append({
