@@ -45,6 +45,16 @@ def test_twins_are_never_merged():
     assert r.match(p(given="Daniella", sex=None)).status != "certain"  # ambiguous between the two
 
 
+def test_namesake_born_the_same_day_with_another_middle_name_goes_to_review():
+    # found at county scale: same first and last name, sex and birth date, different middle name
+    r = roster(p(middle="Nathaniel"))
+    m = r.match(p(middle="Manuel"))
+    assert m.status == "possible" and "middle name differs" in m.reasons
+    assert r.match(p(middle="Nathanael")).status == "certain"        # a typo in it still links
+    assert r.match(p(middle="N")).status == "certain"                # an initial agrees
+    assert r.match(p(middle="")).status == "certain"                 # absent says nothing
+
+
 def test_conflicting_ssid_is_a_different_person():
     assert roster(p(ssid="3000000001")).match(p(ssid="3000000002")).status == "none"
 

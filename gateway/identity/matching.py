@@ -20,6 +20,7 @@ from rapidfuzz.distance import JaroWinkler
 CERTAIN = 13.0
 POSSIBLE = 8.0
 AMBIGUITY_MARGIN = 2.5  # a runner-up this close makes even a high score only "possible"
+MIDDLE_DIFFERS = 3.0    # everything else agreeing (15.5) minus this stays below CERTAIN
 
 NICKNAMES_CSV = Path(__file__).resolve().parents[2] / "mappings" / "nicknames.csv"
 _NON_ALPHA = re.compile(r"[^A-Z ]+")
@@ -143,8 +144,12 @@ def score(a: Person, b: Person) -> tuple[float, list[str]]:
         if a.middle == b.middle or (a.middle[0] == b.middle[0] and (len(a.middle) == 1 or len(b.middle) == 1)):
             total += 1.0
             reasons.append("middle name agrees")
+        elif JaroWinkler.similarity(a.middle, b.middle) >= 0.9:
+            reasons.append("middle name nearly agrees (typo)")
         else:
-            total -= 1.0
+            # namesakes born the same day (same first, last name and sex) differ here: at county
+            # scale a different middle name must send an otherwise perfect match to review
+            total -= MIDDLE_DIFFERS
             reasons.append("middle name differs")
     return total, reasons
 
