@@ -110,3 +110,25 @@ def test_possible_match_waits_for_review_then_link_or_reject(engine, county, tmp
     # the learned local id now links the next feed deterministically, no review needed
     again = ingest(engine, "test-records", [write(tmp_path, "next.ndjson", [enrollment(a, local="A", n=9)])])
     assert again.created == 1 and again.pending_review == 0
+
+
+def test_a_lazy_linker_reads_the_roster_once_it_has_looked_up_many_people(engine, county, tmp_path, monkeypatch):
+    """Small inputs look people up one by one; past LAZY_SUBJECTS people that costs more than
+    the roster, so the linker reads it whole once and links exactly as an eager one would."""
+    from gateway.identity import linker as linking
+    extract, youth = county
+    ingest(engine, "cws", [extract])
+    monkeypatch.setattr(linking, "LAZY_SUBJECTS", 5)
+    people = [student(y, local="L7", ssid=i % 2 == 0) for i, y in enumerate(youth[:12])]
+    with engine.connect() as conn:
+        lazy = linking.Linker.load(conn, "la", eager=False)
+        eager = linking.Linker.load(conn, "la", eager=True)
+        from adapters.base import Subject
+        subjects = [Subject(identifiers=tuple(tuple(i) for i in p["subject"]["identifiers"]),
+                            given=p["subject"]["given"], family=p["subject"]["family"],
+                            birth_date=p["subject"]["birth_date"], sex=p["subject"]["sex"]) for p in people]
+        got = [lazy.resolve(sub) for sub in subjects]
+        assert lazy._conn is None and len(lazy.roster.people) == len(eager.roster.people) == 40
+    want = [eager.resolve(sub) for sub in subjects]
+    assert [(m.status, m.youth_id) for m in got] == [(m.status, m.youth_id) for m in want]
+    assert all(m.status == "certain" for m in got)

@@ -12,6 +12,10 @@ from ..store import schema as s
 from .matching import Person, score
 from .roster import Match, Roster
 
+# a lazy linker reads the whole roster once it has looked up this many people one by one (each
+# costs a few queries; the roster of 30,000 youth costs about as much as 200 of them)
+LAZY_SUBJECTS = 200
+
 # identifier systems that identify a person on their own (a shared value is a deterministic link)
 STRONG_SYSTEMS_PREFIXES = ("ssid", "cws-client", "cws-case", "lea-student|", "mrn|", "source|")
 
@@ -30,21 +34,27 @@ class Linker:
         self._conn = None          # set for lazy linkers: identifiers and candidates read on demand
         self._tenant = None
         self._looked: set = set()
+        self._fetches = 0
 
     @classmethod
     def load(cls, conn, tenant: str, eager: bool = True) -> "Linker":
         """The tenant's youth and identifiers. Eager (a file batch): everything read once. Lazy
-        (one API record): only the identifiers and candidate youth a subject needs."""
+        (one API record, one document): only the identifiers and candidate youth a subject needs,
+        until more than LAZY_SUBJECTS people have been looked up — then everything, once."""
         self = cls()
         if not eager:
             self._conn, self._tenant = conn, tenant
             return self
+        self._load_all(conn, tenant)
+        return self
+
+    def _load_all(self, conn, tenant: str) -> None:
         for r in conn.execute(_youth_query(tenant)):
-            self._add_person(r)
+            if r.id not in self.roster.people:
+                self._add_person(r)
         for r in conn.execute(select(s.youth_identifier.c.system, s.youth_identifier.c.value,
                                      s.youth_identifier.c.youth_id).where(s.youth_identifier.c.tenant_id == tenant)):
-            self.roster.identifiers[(r.system, r.value)] = r.youth_id
-        return self
+            self.roster.identifiers.setdefault((r.system, r.value), r.youth_id)   # this batch's links stand
 
     def _add_person(self, r) -> None:
         aliases = [(a.get("given", ""), a.get("family", "")) for a in (r.aliases or [])]
@@ -54,6 +64,12 @@ class Linker:
         """Lazy mode: bring in this subject's identifiers, the youth they name, and the youth
         whose birth date (or transposed birth date) or family name and birth year could match."""
         if self._conn is None:
+            return
+        self._fetches += 1
+        if self._fetches > LAZY_SUBJECTS:
+            # a small file of many people: a few queries per person now cost more than the roster
+            self._load_all(self._conn, self._tenant)
+            self._conn = None
             return
         ident = s.youth_identifier.c
         wanted = [i for i in subject.identifiers if i not in self._looked and i not in self.roster.identifiers]
