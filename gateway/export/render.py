@@ -285,7 +285,7 @@ def render_youth(conn, tenant: str, yd: YouthDecision, youth: dict, rows: list[S
         rtype = res["resourceType"]
         if not want(rtype) or (since is not None and upd is not None and upd <= since):
             continue
-        if red.get(cat, frozenset()) & set(IDENTIFIER_REDACTIONS):
+        if red.get(cat, frozenset()) & IDENTIFIER_REDACTIONS:
             deidentify(res)
         if id(res) in school_of:
             out.schools.add(school_of[id(res)])

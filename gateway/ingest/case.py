@@ -147,4 +147,3 @@ def close_absent(conn, tenant: str, listed: set[str], now) -> tuple[list[str], s
         conn.execute(update(s.youth).where(and_(y.tenant_id == tenant, y.id.in_(absent[i:i + 900])))
                      .values(in_foster_care=False, episode_status="closed", updated_at=now))
     return absent, None
-

@@ -207,7 +207,7 @@ class _Batch:
                                  f"{len(closed)} youth no longer listed: marked as having left care ({shown})",
                                  severity="warning"))
             for yid in closed:
-                self.writer.counts.changed_youth.setdefault(yid, set()).add("placement_case_information")
+                self.writer.counts.touch(yid, "placement_case_information")
 
     def finish(self) -> None:
         for rec in self.deferred:

@@ -34,6 +34,14 @@ class WriteCounts:
     deleted: int = 0
     changed_youth: dict = field(default_factory=dict)  # youth_id -> set of categories changed
 
+    def touch(self, youth_id, category) -> None:
+        if youth_id:
+            cats = self.changed_youth.get(youth_id)
+            if cats is None:
+                self.changed_youth[youth_id] = {category}
+            else:
+                cats.add(category)
+
 
 def resource_id(tenant: str, standard: str, rtype: str, key: str, body: dict) -> str:
     """FHIR resources keep the adapter's deterministic id (internal references use it); others
@@ -119,7 +127,7 @@ class ResourceWriter:
                     "source_file": str(rec.source.get("file", ""))[:500], "source_locator": _locator(rec.source),
                     "batch_id": self.batch_id, "received_at": self.now, "updated_at": self.now, "deleted": False})
                 c.created += 1
-                _touch(c, yid, rec.category)
+                c.touch(yid, rec.category)
                 continue
             if deleting:
                 if old.deleted:
@@ -128,7 +136,7 @@ class ResourceWriter:
                 updates.append({"b_id": old.id, "version": old.version + 1, "deleted": True, "updated_at": self.now,
                                 "batch_id": self.batch_id})
                 c.deleted += 1
-                _touch(c, old.youth_id, rec.category)
+                c.touch(old.youth_id, rec.category)
                 continue
             if standard == "fhir":
                 rec.resource["id"] = old.id
@@ -144,7 +152,7 @@ class ResourceWriter:
                             "source_system": self.source_system, "source_file": str(rec.source.get("file", ""))[:500],
                             "source_locator": _locator(rec.source)})
             c.updated += 1
-            _touch(c, yid or old.youth_id, rec.category)
+            c.touch(yid or old.youth_id, rec.category)
         insert_rows(self.conn, s.resource, inserts)
         if updates:
             self.conn.execute(SUPERSEDE, [{"tenant_id": self.tenant, "id": u["b_id"]} for u in updates])
@@ -170,12 +178,3 @@ def _locator(source: dict) -> str:
     if source.get("line") is not None:
         return f"line {source['line']}"
     return str(source.get("path", ""))[:500]
-
-
-def _touch(c: WriteCounts, youth_id, category) -> None:
-    if youth_id:
-        cats = c.changed_youth.get(youth_id)
-        if cats is None:
-            c.changed_youth[youth_id] = {category}
-        else:
-            cats.add(category)

@@ -8,19 +8,10 @@ from __future__ import annotations
 import hashlib
 
 
-def seal(tenant: str, category: str, plain: bytes) -> tuple[bytes, str | None, str]:
-    digest = hashlib.sha256(plain).hexdigest()
-    from ..crypto import keyring  # late: the key ring reads configuration on first use
-    ring = keyring.current()
-    if ring is not None and ring.should_encrypt(category):
-        body, key_id = ring.encrypt(plain, aad=f"{tenant}:{category}".encode())
-        return body, key_id, digest
-    return plain, None, digest
-
-
 def sealer(tenant: str):
-    """seal() for one tenant bound to the key ring as it is now: a chunk looks the ring up once."""
-    from ..crypto import keyring
+    """(category, plain) -> (body, key id, content hash) for one tenant, bound to the key ring as
+    it is now: a chunk of records looks the ring up once."""
+    from ..crypto import keyring  # late: the key ring reads configuration on first use
     ring = keyring.current()
     sha256 = hashlib.sha256
 

@@ -211,10 +211,9 @@ def assemble(conn, tenant: str, youth_id: str, decisions: dict[str, dict], *, as
     facts = compute_facts(rows, youth, as_of, allowed, schools)
     obligations = {cat: obligation_codings(d.get("obligations")) for cat, d in allowed.items()}
     present = {it.key for it in items} | {f"Patient/{youth_id}"}
-    identifier_redactions = frozenset(IDENTIFIER_REDACTIONS)
     for it in items:
         rd = red.get(it.category, frozenset())
-        if rd & identifier_redactions:
+        if rd & IDENTIFIER_REDACTIONS:
             deidentify(it.resource)
         _dangling(it.resource, present)
         if it is pat_item and not demo_ok:
@@ -263,7 +262,7 @@ def assemble(conn, tenant: str, youth_id: str, decisions: dict[str, dict], *, as
     provs = [_provenance(tenant, Item(device, "", []), now, False, authors)]
     for it in items:
         entries.append(it.resource)
-        identifying = bool(red.get(it.category, frozenset()) & identifier_redactions)
+        identifying = bool(red.get(it.category, frozenset()) & IDENTIFIER_REDACTIONS)
         provs.append(_provenance(tenant, it, now, identifying, authors))
     entries.extend(provs)
     bundle_id = str(uuid.uuid4())

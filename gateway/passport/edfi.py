@@ -41,7 +41,7 @@ def assemble_edfi(conn, tenant: str, youth_id: str, decisions: dict[str, dict], 
     out: dict = {}
     for r in rows:
         body = r.body
-        if redactions_of(allowed.get(r.category)) & set(IDENTIFIER_REDACTIONS):
+        if redactions_of(allowed.get(r.category)) & IDENTIFIER_REDACTIONS:
             body = _deidentify(r.rtype, body)
         if r.rtype == "students":
             out["student"] = body

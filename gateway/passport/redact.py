@@ -17,7 +17,7 @@ from .vocab import ACT_CODE, CONFIDENTIALITY, OBLIGATION_CS, OBLIGATION_DISPLAY,
 PERSON_TYPES = frozenset({"Patient", "RelatedPerson", "Practitioner"})
 IDENTIFYING_KEYS = ("name", "address", "telecom", "identifier", "photo", "contact", "text", "note")
 CASE_FIELDS = ("case_plan", "case_history", "referral_history", "mandated_reporter_identity", "other_children_information")
-IDENTIFIER_REDACTIONS = ("direct_identifiers", "indirect_identifiers")
+IDENTIFIER_REDACTIONS = frozenset({"direct_identifiers", "indirect_identifiers"})
 CONF_ORDER = {"U": 0, "L": 1, "M": 2, "N": 3, "R": 4, "V": 5}
 
 

@@ -111,7 +111,7 @@ def build(conn, tenant: str, youth_id: str, decisions: dict[str, dict], today: d
         if r.standard == "case" and rd:
             r.body = drop_case_fields(r.body, rd)
         by_cat[r.category].append(r)
-    identifiers_ok = lambda c: not (red.get(c, frozenset()) & set(IDENTIFIER_REDACTIONS))
+    identifiers_ok = lambda c: not (red.get(c, frozenset()) & IDENTIFIER_REDACTIONS)
     enrollment_ok = "enrollment_school_placement" in allowed
     youth = load_youth(conn, tenant, youth_id, demographics="demographics_identity" in allowed
                        and identifiers_ok("demographics_identity"), removal=enrollment_ok)
