@@ -122,15 +122,21 @@ def test_like_wildcards_in_patient_name_search_match_literally(secure_env, param
     assert _total(lawyer.get(f"/fhir/Patient?{param}={quote(w.family[:2])}%25&birthdate={w.birth_date}")) == 0
 
 
-def test_path_traversal_in_export_urls(secure_env):
+def _finished_export(w, lawyer) -> str:
+    """The id of a Patient export the lawyer kicked off, run to the end by the worker."""
     from gateway.jobs import worker
-    w = secure_env
-    lawyer = w.lawyer()
     r = lawyer.http.get("/fhir/$export?_type=Patient", headers={"Authorization": f"Bearer {lawyer.token}",
                                                                  "Prefer": "respond-async"})
     job = r.headers["Content-Location"].rsplit("/", 1)[1]
     while worker.run_one(w.engine, kinds=["export"]):
         pass
+    return job
+
+
+def test_path_traversal_in_export_urls(secure_env):
+    w = secure_env
+    lawyer = w.lawyer()
+    job = _finished_export(w, lawyer)
     assert lawyer.get(f"/fhir/$export-status/{job}").status_code == 200
     secret = (w.root / "var" / "secret.txt")
     secret.write_text("must not be served")
@@ -183,14 +189,9 @@ def test_sign_in_redirect_stays_on_this_site(secure_env):
 
 
 def test_nul_byte_in_an_export_file_name_is_a_404(secure_env):
-    from gateway.jobs import worker
     w = secure_env
     lawyer = w.lawyer()
-    r = lawyer.http.get("/fhir/$export?_type=Patient", headers={"Authorization": f"Bearer {lawyer.token}",
-                                                                 "Prefer": "respond-async"})
-    job = r.headers["Content-Location"].rsplit("/", 1)[1]
-    while worker.run_one(w.engine, kinds=["export"]):
-        pass
+    job = _finished_export(w, lawyer)
     assert lawyer.get(f"/fhir/$export-file/{job}/%00").status_code == 404
 
 

@@ -7,6 +7,7 @@ test's tmp dir; with HEP_UPDATE_SCREENSHOTS=1 they are also written to docs/scre
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -50,6 +51,57 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def store_env(tmp: Path):
+    """The server's environment (certs, var and a SQLite store under tmp), also set in this process
+    while the test builds the store, so the key ring the ingest seals with is the server's."""
+    env = {**os.environ, "HEP_CERTS_DIR": str(tmp / "certs"), "HEP_VAR_DIR": str(tmp / "var"),
+           "HEP_DATABASE_URL": f"sqlite:///{tmp}/hep.sqlite3", "HEP_LOG_FORMAT": "text", "HEP_TENANT": "la"}
+    saved = {k: os.environ.get(k) for k in ("HEP_CERTS_DIR", "HEP_VAR_DIR")}
+    os.environ.update({k: env[k] for k in saved})
+    from gateway.crypto import keyring
+    keyring.reset()
+    try:
+        yield env
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        keyring.reset()
+
+
+@contextlib.contextmanager
+def running_server(tmp: Path, env: dict):
+    """`hep serve` (gunicorn, 1 worker x 4 threads) on a free port, its log in tmp/server.log; yields
+    the base URL once /healthz answers."""
+    port = _free_port()
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "1",
+                             "--threads", "4"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    pytest.fail("server did not start: " + (tmp / "server.log").read_text()[-3000:])
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _need_browser()
@@ -64,13 +116,7 @@ def server(tmp_path_factory):
     from tests.test_web_support import caseloads
 
     tmp = tmp_path_factory.mktemp("browser")
-    env = {**os.environ, "HEP_CERTS_DIR": str(tmp / "certs"), "HEP_VAR_DIR": str(tmp / "var"),
-           "HEP_DATABASE_URL": f"sqlite:///{tmp}/hep.sqlite3", "HEP_LOG_FORMAT": "text", "HEP_TENANT": "la"}
-    saved = {k: os.environ.get(k) for k in ("HEP_CERTS_DIR", "HEP_VAR_DIR")}
-    os.environ.update({k: env[k] for k in saved})
-    from gateway.crypto import keyring
-    keyring.reset()
-    try:
+    with store_env(tmp) as env:
         today = date.today()       # the server decides with the real clock
         generate(tmp / "county", youth=30, districts=3, seed=16, as_of=today, formats=["cws", "calpads", "edfi-json", "hie"])
         engine = open_store(env["HEP_DATABASE_URL"])
@@ -91,35 +137,8 @@ def server(tmp_path_factory):
         add_user(engine, "la", "supervisor", "supervisor", display_name="Sam Supervisor", password=PASSWORD)
         add_user(engine, "la", "operator", "operator", display_name="Omar Operator", password=PASSWORD)
         engine.dispose()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        keyring.reset()
-    keys = tmp / "keys"   # the keyring the ingest used must be the server's too
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "1",
-                             "--threads", "4"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("server did not start: " + (tmp / "server.log").read_text()[-3000:])
-            time.sleep(0.2)
-    yield {"base": base, "tmp": tmp, "a": a, "loads": loads, "person": person, "db": env["HEP_DATABASE_URL"]}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    del keys
+    with running_server(tmp, env) as base:
+        yield {"base": base, "tmp": tmp, "a": a, "loads": loads, "person": person, "db": env["HEP_DATABASE_URL"]}
 
 
 @pytest.fixture(scope="module")

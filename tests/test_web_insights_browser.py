@@ -7,17 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import date
 
 import pytest
 
-from tests.test_web_browser import (PASSWORD, PHONE, ROOT, Shots, _fits_phone, _free_port, _need_browser,  # noqa: F401
-                                    _signin, browser)
+from tests.test_web_browser import (PASSWORD, PHONE, Shots, _fits_phone, _need_browser, _signin,  # noqa: F401
+                                    browser, running_server, store_env)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,13 +30,7 @@ def server(tmp_path_factory):
     from tests.test_web_insights_support import DISTRICTS, FORMATS, SEED, YOUTH
 
     tmp = tmp_path_factory.mktemp("insights-browser")
-    env = {**os.environ, "HEP_CERTS_DIR": str(tmp / "certs"), "HEP_VAR_DIR": str(tmp / "var"),
-           "HEP_DATABASE_URL": f"sqlite:///{tmp}/hep.sqlite3", "HEP_LOG_FORMAT": "text", "HEP_TENANT": "la"}
-    saved = {k: os.environ.get(k) for k in ("HEP_CERTS_DIR", "HEP_VAR_DIR")}
-    os.environ.update({k: env[k] for k in saved})
-    from gateway.crypto import keyring
-    keyring.reset()
-    try:
+    with store_env(tmp) as env:
         generate(tmp / "county", youth=YOUTH, districts=DISTRICTS, seed=SEED, as_of=date.today(), formats=FORMATS)
         engine = open_store(env["HEP_DATABASE_URL"])
         load_county(engine, tmp / "county")
@@ -49,35 +38,8 @@ def server(tmp_path_factory):
         add_user(engine, "la", "analyst", "analyst", display_name="Ana Analyst", password=PASSWORD)
         add_user(engine, "la", "operator", "operator", display_name="Omar Operator", password=PASSWORD)
         engine.dispose()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        keyring.reset()
-    port = _free_port()
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "1",
-                             "--threads", "4"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("server did not start: " + (tmp / "server.log").read_text()[-3000:])
-            time.sleep(0.2)
-    yield {"base": base, "tmp": tmp}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_server(tmp, env) as base:
+        yield {"base": base, "tmp": tmp}
 
 
 @pytest.fixture(scope="module")
