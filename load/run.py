@@ -75,6 +75,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def healthy(base: str, proc: subprocess.Popen, seconds: float = 90) -> bool:
+    """Wait until `base`/healthz answers 200: True, or False once `proc` exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 class Stack:
     """gunicorn (`hep serve`) and one `hep worker`, started and always stopped."""
 
@@ -101,17 +115,10 @@ class Stack:
         if worker:
             self.procs.append(subprocess.Popen([PY, "-m", "gateway.cli", "worker", "--poll", "0.5"], env=self.env,
                                                stdout=log, stderr=log, start_new_session=True))
-        deadline = time.time() + 90
-        while True:
-            try:
-                if requests.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            if self.procs[0].poll() is not None or time.time() > deadline:
-                self.stop()
-                raise RuntimeError("the server did not start (see server.log)")
-            time.sleep(0.3)
+        if not healthy(self.base, self.procs[0]):
+            self.stop()
+            raise RuntimeError("the server did not start (see server.log)")
+        return self
 
     def stop(self) -> None:
         for p in self.procs:

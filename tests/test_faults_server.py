@@ -27,6 +27,7 @@ from gateway.auth.registry import add_client
 from gateway.ingest.pipeline import ingest
 from gateway.store import open_store
 from gateway.store import schema as s
+from load.run import healthy
 from tests.helpers import synth_county
 from tests.test_auth_support import JWT_BEARER, ClientKey, make_assertion, register
 from tests.test_server import free_port
@@ -46,19 +47,11 @@ def start_server(db_url: str, port: int, env_extra: dict | None = None) -> subpr
                             start_new_session=True)
     proc.log_path = log.name
     log.close()
-    deadline = time.time() + 90
-    while True:
-        try:
-            if requests.get(f"{base}/healthz", timeout=3).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(Path(proc.log_path).read_text()[-2000:])
-        if time.time() > deadline:
-            kill_all(proc)
-            raise AssertionError("the server did not start")
-        time.sleep(0.3)
+    if not healthy(base, proc):
+        log_tail = Path(proc.log_path).read_text()[-2000:]
+        kill_all(proc)
+        raise AssertionError("the server did not start: " + log_tail)
+    return proc
 
 
 def children(pid: int) -> list[int]:

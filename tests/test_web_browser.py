@@ -13,12 +13,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import date
 from pathlib import Path
 
 import pytest
+
+from load.run import healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -82,16 +82,8 @@ def running_server(tmp: Path, env: dict):
                              "--threads", "4"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail("server did not start: " + (tmp / "server.log").read_text()[-3000:])
-                time.sleep(0.2)
+        if not healthy(base, proc, 60):
+            pytest.fail("server did not start: " + (tmp / "server.log").read_text()[-3000:])
         yield base
     finally:
         proc.terminate()
