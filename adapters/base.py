@@ -155,7 +155,8 @@ class InputRefused(Exception):
 
 
 # What a damaged container or CSV raises while being read: the input as a whole is refused (the
-# ingest is atomic, so rows already read are rolled back), never a crash.
+# ingest is atomic, so rows already read are rolled back), never a crash. NotImplementedError is
+# zipfile's answer to a member packed with a compression method it does not support, not a stub.
 DAMAGED_INPUT = (csv.Error, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, UnicodeDecodeError,
                  zipfile.LargeZipFile)
 
